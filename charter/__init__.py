@@ -1,0 +1,1 @@
+"""Charter's web spine: the app factory, configuration, errors and request middleware."""

@@ -1,0 +1,80 @@
+"""One error shape everywhere: {"error": "<stable_code>", "message": "<human text>"}.
+
+Handlers raise ApiError; Connexion's own problems (validation, routing, media type) and any
+unexpected exception are rendered in the same shape by the handlers registered here.
+"""
+from __future__ import annotations
+
+import json
+import logging
+
+from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionResponse
+from starlette.exceptions import HTTPException
+
+log = logging.getLogger("charter.errors")
+
+CODES = {
+    400: "invalid_input",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    500: "internal_error",
+    501: "not_implemented",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    """Raised by handlers for any non-2xx answer the spec documents."""
+
+    def __init__(self, status: int, message: str, code: str | None = None, headers: dict | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code or CODES.get(status, "error")
+        self.message = message
+        self.headers = headers or {}
+
+
+def body(status: int, message: str, code: str | None = None) -> bytes:
+    return json.dumps({"error": code or CODES.get(status, "error"), "message": message}).encode()
+
+
+def _response(status: int, message: str, code: str | None = None, headers=None) -> ConnexionResponse:
+    return ConnexionResponse(
+        status_code=status,
+        body=body(status, message, code),
+        content_type="application/json",
+        headers=dict(headers or {}),
+    )
+
+
+def _api_error(_request, exc: ApiError) -> ConnexionResponse:
+    return _response(exc.status, exc.message, exc.code, exc.headers)
+
+
+def _problem(_request, exc: ProblemException) -> ConnexionResponse:
+    message = exc.detail or exc.title or "request failed"
+    return _response(exc.status, str(message), None, exc.headers)
+
+
+def _http(_request, exc: HTTPException) -> ConnexionResponse:
+    return _response(exc.status_code, str(exc.detail), None, exc.headers)
+
+
+def _unexpected(_request, exc: Exception) -> ConnexionResponse:
+    log.error("unhandled error", exc_info=exc)
+    return _response(500, "The server hit an unexpected error; it has been logged.")
+
+
+def install(app) -> None:
+    app.add_error_handler(ApiError, _api_error)
+    app.add_error_handler(ProblemException, _problem)
+    app.add_error_handler(HTTPException, _http)
+    app.add_error_handler(Exception, _unexpected)

@@ -1,0 +1,149 @@
+"""The outermost request layer: request id, access log, body limits and text sanity.
+
+It runs before Connexion's exception handling, so it answers its own 400/413 in the error shape
+and sees every response, errors included.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+
+from charter import errors, runtime
+
+access_log = logging.getLogger("charter.access")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_JSON_TYPES = ("application/json", "+json")
+_BODY_METHODS = {b"POST", b"PUT", b"PATCH", b"DELETE"}
+
+
+def _bad_text(value) -> bool:
+    """True when a decoded JSON value holds NUL or a lone surrogate (no database stores them)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return True
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_bad_text(k) or _bad_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_bad_text(v) for v in value)
+    return False
+
+
+class RequestMiddleware:
+    def __init__(self, app, services: runtime.Services):
+        self.app = app
+        self.services = services
+        self.limit = services.settings.max_body_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = dict(scope.get("headers") or [])
+        incoming = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        client = scope.get("client")
+        who = runtime.Caller(
+            request_id=request_id,
+            source_ip=client[0] if client else None,
+            user_agent=headers.get(b"user-agent", b"").decode("latin-1") or None,
+        )
+        status_holder = [500]
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                status_holder[0] = message["status"]
+                message = dict(message)
+                message["headers"] = [
+                    *[(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"],
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        tokens = runtime.bind(self.services, who)
+        try:
+            rejection, receive = await self._guard(scope, headers, receive)
+            if rejection:
+                await self._reject(send_with_id, *rejection)
+            else:
+                await self.app(scope, receive, send_with_id)
+        finally:
+            runtime.reset(tokens)
+            routing = (scope.get("extensions") or {}).get("connexion_routing") or {}
+            access_log.info(json.dumps({
+                "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "request_id": request_id,
+                "method": scope.get("method"),
+                "path": scope.get("path"),
+                "operation_id": routing.get("operation_id"),
+                "status": status_holder[0],
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            }))
+
+    async def _guard(self, scope, headers, receive):
+        """Return ((status, message), receive) to reject, or (None, receive) to go on."""
+        if b"%00" in scope.get("query_string", b"") or "\x00" in scope.get("path", ""):
+            return (400, "NUL characters are not allowed in the URL"), receive
+        if scope.get("method", "").encode() not in _BODY_METHODS:
+            return None, receive
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            try:
+                if int(declared) > self.limit:
+                    return (413, f"request body exceeds {self.limit} bytes"), receive
+            except ValueError:
+                return (400, "Content-Length is not a number"), receive
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                return (413, f"request body exceeds {self.limit} bytes"), receive
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                break
+        payload = b"".join(chunks)
+        content_type = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
+        if payload and content_type.endswith(_JSON_TYPES):
+            try:
+                text = payload.decode("utf-8")
+            except UnicodeDecodeError:
+                return (400, "request body is not valid UTF-8"), receive
+            if "\\u" in text:
+                try:
+                    if _bad_text(json.loads(text)):
+                        return (400, "strings may not contain NUL or unpaired surrogates"), receive
+                except ValueError:
+                    pass  # malformed JSON: the validator reports it
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": payload, "more_body": False}
+            return await receive()
+
+        return None, replay
+
+    @staticmethod
+    async def _reject(send, status: int, message: str):
+        content = errors.body(status, message)
+        await send({
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())],
+        })
+        await send({"type": "http.response.body", "body": content})

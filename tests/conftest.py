@@ -1,0 +1,108 @@
+"""Fixtures shared by every test: stores on memory, SQLite and PostgreSQL, and the real app.
+
+PostgreSQL comes from TEST_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/test).
+Each test run works in a schema of its own, so parallel runs never see each other's rows.
+When CHARTER_REQUIRE_POSTGRES is set (CI sets it), an unreachable PostgreSQL fails the run
+instead of skipping, and any skipped PostgreSQL test turns the exit status into a failure.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from urllib.parse import quote
+
+import pytest
+
+PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
+REQUIRE_PG = bool(os.environ.get("CHARTER_REQUIRE_POSTGRES"))
+STORES = ["memory", "sqlite", "postgres"]
+
+
+def _with_schema(url: str, schema: str) -> str:
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """A migrated, private schema in the test PostgreSQL; dropped at the end of the run."""
+    import psycopg
+
+    base = os.environ.get("TEST_DATABASE_URL", PG_DEFAULT)
+    schema = f"charter_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg.connect(base, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        if REQUIRE_PG:
+            pytest.fail(f"PostgreSQL at {base} is required but unreachable: {exc}")
+        pytest.skip(f"PostgreSQL at {base} unreachable: {exc}")
+    admin.execute(f'CREATE SCHEMA "{schema}"')
+    url = _with_schema(base, schema)
+    from store.sql.migrate import upgrade
+
+    upgrade(url)
+    try:
+        yield url
+    finally:
+        admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.close()
+
+
+def make_store(kind: str, request, tmp_path):
+    if kind == "memory":
+        from store.memory import MemoryStore
+
+        return MemoryStore()
+    from store.sql import SqlStore
+    from store.sql.migrate import upgrade
+
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path / 'charter.db'}"
+        upgrade(url)
+        return SqlStore(url)
+    url = request.getfixturevalue("pg_url")
+    sql_store = SqlStore(url)
+    sql_store.truncate_all()
+    return sql_store
+
+
+@pytest.fixture(params=STORES)
+def store(request, tmp_path):
+    """The same test on every store implementation."""
+    s = make_store(request.param, request, tmp_path)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def app(store):
+    from charter.app import create_app
+
+    return create_app(store=store, validate_responses=True)
+
+
+@pytest.fixture
+def client(app):
+    with app.test_client() as c:
+        yield c
+
+
+_skipped_pg: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped and "postgres" in report.nodeid:
+        _skipped_pg.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if REQUIRE_PG and _skipped_pg:
+        session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    if REQUIRE_PG and _skipped_pg:
+        terminalreporter.write_line(
+            f"FAILED: {len(_skipped_pg)} PostgreSQL test(s) were skipped but CHARTER_REQUIRE_POSTGRES is set",
+            red=True,
+        )
