@@ -42,12 +42,13 @@ def create_app(
         __name__,
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"),
     )
+    spec = specs.load_merged(names)
     app.add_api(
-        specs.load_merged(names),
+        spec,
         validate_responses=validate_responses,
         strict_validation=False,
     )
-    errors.install(app)
+    errors.install(app, spec)
     app.add_middleware(RequestMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, services=services)
     app.services = services
     return app

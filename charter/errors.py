@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionResponse
 from starlette.exceptions import HTTPException
+
+from charter.specs import HTTP_METHODS
 
 log = logging.getLogger("charter.errors")
 
@@ -60,12 +63,32 @@ def _api_error(_request, exc: ApiError) -> ConnexionResponse:
 
 
 def _problem(_request, exc: ProblemException) -> ConnexionResponse:
-    message = exc.detail or exc.title or "request failed"
-    return _response(exc.status, str(message), None, exc.headers)
+    message = str(exc.detail or exc.title or "request failed")
+    # jsonschema appends the failing schema and instance after a blank line: keep the summary.
+    return _response(exc.status, message.split("\n\n", 1)[0], None, exc.headers)
 
 
 def _http(_request, exc: HTTPException) -> ConnexionResponse:
     return _response(exc.status_code, str(exc.detail), None, exc.headers)
+
+
+def _method_not_allowed(spec: dict):
+    """405 with an Allow header naming every method the spec documents for the path."""
+    templates = [
+        (re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path)) + "$"),
+         sorted(m.upper() for m in item if m in HTTP_METHODS))
+        for path, item in (spec.get("paths") or {}).items()
+    ]
+
+    def handler(request, exc: HTTPException) -> ConnexionResponse:
+        path = request.url.path
+        allowed = next((methods for pattern, methods in templates if pattern.match(path)), None)
+        headers = dict(exc.headers or {})
+        if allowed:
+            headers["Allow"] = ", ".join(allowed)
+        return _response(405, f"{request.method} is not allowed here", None, headers)
+
+    return handler
 
 
 def _unexpected(_request, exc: Exception) -> ConnexionResponse:
@@ -73,8 +96,17 @@ def _unexpected(_request, exc: Exception) -> ConnexionResponse:
     return _response(500, "The server hit an unexpected error; it has been logged.")
 
 
-def install(app) -> None:
+def _store_unavailable(_request, exc) -> ConnexionResponse:
+    log.error("store unavailable: %s", exc)
+    return _response(503, "The store cannot be reached; try again shortly.", "store_unavailable")
+
+
+def install(app, spec: dict) -> None:
+    from store.errors import Unavailable
+
     app.add_error_handler(ApiError, _api_error)
+    app.add_error_handler(Unavailable, _store_unavailable)
     app.add_error_handler(ProblemException, _problem)
     app.add_error_handler(HTTPException, _http)
+    app.add_error_handler(405, _method_not_allowed(spec))
     app.add_error_handler(Exception, _unexpected)

@@ -115,6 +115,10 @@ class RequestMiddleware:
             if not message.get("more_body"):
                 break
         payload = b"".join(chunks)
+        if not payload and b"content-type" not in headers:
+            # An absent optional body: let the spec's JSON default stand in for it, rather than
+            # handing the handler raw bytes.
+            scope["headers"] = [*scope.get("headers", []), (b"content-type", b"application/json")]
         content_type = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
         if payload and content_type.endswith(_JSON_TYPES):
             try:

@@ -1,0 +1,1 @@
+"""Credentials: API keys and passwords (argon2id), and later tokens, roles and scopes."""

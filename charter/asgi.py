@@ -1,0 +1,9 @@
+"""ASGI entry point for running under any server: `gunicorn -k uvicorn_worker.UvicornWorker charter.asgi:app`.
+
+`charter serve` is the supported way; it checks migrations first.
+"""
+from charter import logs
+from charter.app import create_app
+
+logs.configure()
+app = create_app()

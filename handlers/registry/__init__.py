@@ -1,0 +1,1 @@
+"""Handlers for specs/registry.yaml, the tenant registry."""

@@ -1,0 +1,74 @@
+"""The product catalog, product requests and self-serve trials."""
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID
+
+from connexion import NoContent
+
+from charter import runtime
+from charter.errors import ApiError
+from handlers.registry import _audit, _wire
+from store.errors import Conflict
+from store.models import Entitlement, utcnow
+
+TRIAL = timedelta(days=14)
+INACTIVE = {"frozen", "archived"}
+
+
+def list_products():
+    return {"items": [p.to_wire() for p in runtime.services().catalog.products]}
+
+
+def _product(key: str):
+    product = runtime.services().catalog.get(key)
+    if product is None:
+        raise ApiError(404, f"no product {key!r} in the catalog", "product_not_found")
+    return product
+
+
+def _tenant(s, tenant_id: str):
+    tenant = s.tenants.get(UUID(tenant_id), for_update=True)
+    if tenant is None:
+        raise ApiError(404, f"no tenant with id {tenant_id}", "tenant_not_found")
+    return tenant
+
+
+def request_product(body):
+    product = _product(body["product"])
+    with runtime.store().write() as s:
+        tenant = _tenant(s, body["tenant_id"])
+        s.audit.append(_audit.event(
+            "catalog.requested", tenant_id=tenant.id, target_type="product",
+            target_id=product.key, target_name=product.name, product=product.key,
+        ))
+    return NoContent, 202
+
+
+def request_trial(body):
+    product = _product(body["product"])
+    if not product.supports_trial:
+        raise ApiError(400, f"{product.key!r} has no self-serve trial", "trial_not_supported")
+    now = utcnow()
+    try:
+        with runtime.store().write() as s:
+            tenant = _tenant(s, body["tenant_id"])
+            if tenant.status in INACTIVE:
+                raise ApiError(409, f"a {tenant.status} tenant cannot start trials", "tenant_inactive")
+            if s.entitlements.get(tenant.id, product.key) is not None:
+                raise Conflict("entitlement")
+            entitlement = Entitlement(
+                tenant_id=tenant.id, product=product.key, enabled=True,
+                config={"trial": True}, expires_at=now + TRIAL, created_at=now, updated_at=now,
+            )
+            s.entitlements.add(entitlement)
+            s.audit.append(_audit.event(
+                "entitlement.trial_started", tenant_id=tenant.id, target_type="entitlement",
+                target_id=product.key, product=product.key,
+                metadata={"expires_at": _wire.ts(entitlement.expires_at)},
+            ))
+    except Conflict:
+        raise ApiError(
+            409, f"the tenant already holds {product.key!r} or has had its trial", "already_entitled",
+        ) from None
+    return _wire.entitlement(entitlement), 201

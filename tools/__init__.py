@@ -1,0 +1,1 @@
+"""What spec authors and CI run, behind one `charter` command (tools.cli)."""

@@ -1,0 +1,85 @@
+"""`charter check`: the contract gate between specs/ and handlers/.
+
+Fails when a spec does not validate (openapi-spec-validator), two specs claim the same method and
+path (or clash in any other way the merge refuses), an operation has no operationId, two
+operations share one, an operationId names no function, or a public handler function is bound to
+no operation. Modules whose names start with "_" hold helpers and are not checked for binding.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from pathlib import Path
+
+from openapi_spec_validator import validate
+from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
+from charter import specs
+from charter.config import SPECS_DIR
+
+
+def _resolve(operation_id: str):
+    module_name, _, func_name = operation_id.rpartition(".")
+    if not module_name:
+        return None
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return None
+    func = getattr(module, func_name, None)
+    return func if callable(func) else None
+
+
+def handler_functions(package: str = "handlers") -> set[str]:
+    """Dotted names of every public function defined in a non-helper handler module."""
+    root = importlib.import_module(package)
+    found = set()
+    for info in pkgutil.walk_packages(root.__path__, prefix=f"{package}."):
+        if any(part.startswith("_") for part in info.name.split(".")):
+            continue
+        module = importlib.import_module(info.name)
+        if info.ispkg:
+            continue
+        for name, func in inspect.getmembers(module, inspect.isfunction):
+            if not name.startswith("_") and func.__module__ == module.__name__:
+                found.add(f"{info.name}.{name}")
+    return found
+
+
+def problems(specs_dir: Path = SPECS_DIR, package: str = "handlers") -> list[str]:
+    out: list[str] = []
+    docs = {}
+    paths = specs.spec_files((), specs_dir)
+    if not paths:
+        return [f"no specs in {specs_dir}"]
+    for path in paths:
+        try:
+            doc = specs.load(path)
+            validate(doc)
+        except (OpenAPIValidationError, specs.SpecConflict, ValueError) as exc:
+            out.append(f"{path.name}: does not validate: {str(exc).splitlines()[0]}")
+            continue
+        docs[path.stem] = doc
+    try:
+        specs.merge(docs)
+    except specs.SpecConflict as exc:
+        out.append(str(exc))
+    bound: dict[str, str] = {}
+    for name, doc in docs.items():
+        for method, path, op in specs.operations(doc):
+            where = f"{name}: {method.upper()} {path}"
+            op_id = op.get("operationId")
+            if not op_id:
+                out.append(f"{where} has no operationId")
+                continue
+            if op_id in bound:
+                out.append(f"{where} reuses operationId {op_id} of {bound[op_id]}")
+                continue
+            bound[op_id] = where
+            if _resolve(op_id) is None:
+                out.append(f"{where}: operationId {op_id} names no handler function "
+                           f"(run `charter scaffold specs/{name}.yaml`)")
+    for func in sorted(handler_functions(package) - set(bound)):
+        out.append(f"handler {func} is bound to no operation")
+    return out

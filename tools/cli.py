@@ -1,0 +1,112 @@
+"""The `charter` command: serve, migrate, check, scaffold, fuzz."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+
+def _serve(args) -> int:
+    from charter.config import Settings
+    from tools.serve import serve
+
+    settings = Settings.from_env()
+    settings = replace(
+        settings,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers or settings.workers,
+    )
+    return serve(settings)
+
+
+def _migrate(args) -> int:
+    from charter.config import Settings
+    from store.sql import migrate
+
+    url = Settings.from_env().database_url
+    if url.startswith("memory://"):
+        print("charter migrate: the memory store has no schema to migrate", file=sys.stderr)
+        return 0
+    before = migrate.current(url)
+    migrate.upgrade(url)
+    print(f"charter migrate: {before or 'empty'} -> {migrate.current(url)}")
+    return 0
+
+
+def _check(args) -> int:
+    from tools.check import problems
+
+    found = problems(Path(args.specs_dir)) if args.specs_dir else problems()
+    for line in found:
+        print(f"FAIL {line}")
+    if found:
+        print(f"charter check: {len(found)} problem(s)")
+        return 1
+    print("charter check: every operation has a handler and every handler an operation")
+    return 0
+
+
+def _scaffold(args) -> int:
+    from tools.scaffold import scaffold
+
+    written = scaffold(Path(args.spec))
+    for line in written:
+        print(line)
+    if not written:
+        print("charter scaffold: every operationId already has a handler")
+    return 0
+
+
+def _fuzz(args) -> int:
+    from tools import fuzz
+
+    return fuzz.run(
+        url=args.url, names=args.spec or (), max_examples=args.max_examples,
+        seed=args.seed, extra=args.schemathesis_args,
+    ).returncode
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="charter", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="serve every spec with gunicorn (uvicorn workers)")
+    s.add_argument("--host", help="bind address (env CHARTER_HOST, default 127.0.0.1)")
+    s.add_argument("--port", type=int, help="port (env CHARTER_PORT, default 8080)")
+    s.add_argument("--workers", type=int, help="worker processes (env CHARTER_WORKERS, default 1)")
+    s.set_defaults(func=_serve)
+
+    s = sub.add_parser("migrate", help="bring the DATABASE_URL schema to the newest revision")
+    s.set_defaults(func=_migrate)
+
+    s = sub.add_parser("check", help="the contract gate between specs/ and handlers/")
+    s.add_argument("--specs-dir", help=argparse.SUPPRESS)
+    s.set_defaults(func=_check)
+
+    s = sub.add_parser("scaffold", help="write 501 stubs for operationIds without a handler")
+    s.add_argument("spec", help="specs/<api>.yaml")
+    s.set_defaults(func=_scaffold)
+
+    s = sub.add_parser("fuzz", help="schemathesis over every operation, all checks and phases")
+    s.add_argument("--url", help="fuzz a running Charter at this base URL instead of an in-process one")
+    s.add_argument("--spec", action="append", help="fuzz only this spec (repeatable)")
+    s.add_argument("--max-examples", type=int, default=50)
+    s.add_argument("--seed", type=int)
+    s.add_argument("schemathesis_args", nargs="*", help="passed on to `schemathesis run` (after --)")
+    s.set_defaults(func=_fuzz)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    args = parser().parse_args(argv)
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    return args.func(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

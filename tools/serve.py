@@ -1,0 +1,57 @@
+"""`charter serve`: gunicorn with uvicorn workers, after making sure the schema is current."""
+from __future__ import annotations
+
+import sys
+
+from charter.config import Settings
+
+WORKER_CLASS = "uvicorn_worker.UvicornWorker"
+
+
+def prepare_store(settings: Settings) -> str | None:
+    """Migrate SQLite by itself; refuse a Postgres schema that is behind. Returns an error text."""
+    url = settings.database_url
+    if url.startswith("memory://"):
+        if settings.workers > 1:
+            return ("the memory store lives inside one process: serve it with --workers 1, "
+                    "or set DATABASE_URL to sqlite:///… or postgresql://…")
+        return None
+    from store.sql import migrate
+
+    if url.startswith("sqlite"):
+        migrate.upgrade(url)
+        return None
+    if not migrate.is_current(url):
+        return (f"the database schema is at {migrate.current(url) or 'nothing'} but this Charter "
+                f"needs {migrate.head()}: run `charter migrate` first")
+    return None
+
+
+def serve(settings: Settings) -> int:
+    from gunicorn.app.base import BaseApplication
+
+    problem = prepare_store(settings)
+    if problem:
+        print(f"charter serve: {problem}", file=sys.stderr)
+        return 2
+
+    class _App(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{settings.host}:{settings.port}")
+            self.cfg.set("workers", settings.workers)
+            self.cfg.set("worker_class", WORKER_CLASS)
+            self.cfg.set("accesslog", None)
+            self.cfg.set("graceful_timeout", 10)
+
+        def load(self):
+            from charter import logs
+            from charter.app import create_app
+
+            logs.configure()
+            return create_app(settings=settings)
+
+    print(f"charter: serving on http://{settings.host}:{settings.port} "
+          f"(docs at /docs, store {settings.database_url.split('://')[0]}, "
+          f"{settings.workers} worker{'s' if settings.workers != 1 else ''})", file=sys.stderr)
+    _App().run()
+    return 0
