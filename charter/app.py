@@ -13,6 +13,7 @@ from charter import errors, formats, runtime, specs
 from charter.catalog import Catalog
 from charter.config import Settings
 from charter.middleware import RequestMiddleware
+from charter.routes import RouteTable, UnroutedMiddleware
 
 
 def create_app(
@@ -48,7 +49,9 @@ def create_app(
         validate_responses=validate_responses,
         strict_validation=False,
     )
-    errors.install(app, spec)
+    routes = RouteTable(spec)
+    errors.install(app, routes)
     app.add_middleware(RequestMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, services=services)
+    app.add_middleware(UnroutedMiddleware, position=MiddlewarePosition.BEFORE_SECURITY, table=routes)
     app.services = services
     return app

@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionResponse
 from starlette.exceptions import HTTPException
-
-from charter.specs import HTTP_METHODS
 
 log = logging.getLogger("charter.errors")
 
@@ -68,25 +65,15 @@ def _problem(_request, exc: ProblemException) -> ConnexionResponse:
     return _response(exc.status, message.split("\n\n", 1)[0], None, exc.headers)
 
 
-def _http(_request, exc: HTTPException) -> ConnexionResponse:
-    return _response(exc.status_code, str(exc.detail), None, exc.headers)
-
-
-def _method_not_allowed(spec: dict):
-    """405 with an Allow header naming every method the spec documents for the path."""
-    templates = [
-        (re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path)) + "$"),
-         sorted(m.upper() for m in item if m in HTTP_METHODS))
-        for path, item in (spec.get("paths") or {}).items()
-    ]
-
+def _http(routes):
     def handler(request, exc: HTTPException) -> ConnexionResponse:
-        path = request.url.path
-        allowed = next((methods for pattern, methods in templates if pattern.match(path)), None)
         headers = dict(exc.headers or {})
-        if allowed:
+        if exc.status_code == 405:
+            # Starlette's router names only the methods of the first route that matched the path.
+            allowed = routes.methods(request.url.path)
             headers["Allow"] = ", ".join(allowed)
-        return _response(405, f"{request.method} is not allowed here", None, headers)
+            return _response(405, f"{request.method} is not allowed here; use {headers['Allow']}", None, headers)
+        return _response(exc.status_code, str(exc.detail), None, headers)
 
     return handler
 
@@ -101,12 +88,12 @@ def _store_unavailable(_request, exc) -> ConnexionResponse:
     return _response(503, "The store cannot be reached; try again shortly.", "store_unavailable")
 
 
-def install(app, spec: dict) -> None:
+def install(app, routes) -> None:
+    """Render every error in the one shape; `routes` (charter.routes.RouteTable) names Allow."""
     from store.errors import Unavailable
 
     app.add_error_handler(ApiError, _api_error)
     app.add_error_handler(Unavailable, _store_unavailable)
     app.add_error_handler(ProblemException, _problem)
-    app.add_error_handler(HTTPException, _http)
-    app.add_error_handler(405, _method_not_allowed(spec))
+    app.add_error_handler(HTTPException, _http(routes))
     app.add_error_handler(Exception, _unexpected)

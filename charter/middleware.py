@@ -15,6 +15,7 @@ from charter import errors, runtime
 
 access_log = logging.getLogger("charter.access")
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _JSON_TYPES = ("application/json", "+json")
 _BODY_METHODS = {b"POST", b"PUT", b"PATCH", b"DELETE"}
@@ -69,6 +70,9 @@ class RequestMiddleware:
                 ]
             await send(message)
 
+        # Connexion's router records the operationId in scope["extensions"]; making sure that dict
+        # exists now means every shallow copy of the scope downstream shares it with us.
+        scope.setdefault("extensions", {})
         tokens = runtime.bind(self.services, who)
         try:
             rejection, receive = await self._guard(scope, headers, receive)
@@ -91,8 +95,11 @@ class RequestMiddleware:
 
     async def _guard(self, scope, headers, receive):
         """Return ((status, message), receive) to reject, or (None, receive) to go on."""
-        if b"%00" in scope.get("query_string", b"") or "\x00" in scope.get("path", ""):
+        if b"%00" in scope.get("query_string", b""):
             return (400, "NUL characters are not allowed in the URL"), receive
+        if _CONTROL.search(scope.get("path", "")):
+            # Connexion's router and Flask's disagree on such paths; no route takes them anyway.
+            return (400, "control characters are not allowed in the URL path"), receive
         if scope.get("method", "").encode() not in _BODY_METHODS:
             return None, receive
         declared = headers.get(b"content-length")

@@ -48,6 +48,22 @@ def pg_url():
         admin.close()
 
 
+@pytest.fixture
+def pg_empty_url(pg_url):
+    """A URL to a fresh, empty (never migrated) schema in the test PostgreSQL."""
+    import psycopg
+
+    base = os.environ.get("TEST_DATABASE_URL", PG_DEFAULT)
+    schema = f"charter_empty_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(base, autocommit=True) as admin:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield _with_schema(base, schema)
+    finally:
+        with psycopg.connect(base, autocommit=True) as admin:
+            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
 def make_store(kind: str, request, tmp_path):
     if kind == "memory":
         from store.memory import MemoryStore

@@ -64,10 +64,12 @@ def _scaffold(args) -> int:
 def _fuzz(args) -> int:
     from tools import fuzz
 
-    return fuzz.run(
+    result = fuzz.run(
         url=args.url, names=args.spec or (), max_examples=args.max_examples,
         seed=args.seed, extra=args.schemathesis_args,
-    ).returncode
+    )
+    print(result.table())
+    return result.returncode
 
 
 def parser() -> argparse.ArgumentParser:

@@ -1,18 +1,48 @@
 """`charter fuzz`: schemathesis, every check and phase, over every operation of the served specs.
 
 Without --url it serves the app in-process on a free loopback port, over the store DATABASE_URL
-names, and fuzzes that. Returns schemathesis' exit status (0 when nothing failed).
+names, and fuzzes that. Strings never carry NUL (`--generation-allow-x00 false`): the specs
+document that such text is refused with 400, since no database can keep it.
 """
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import tempfile
+from collections import defaultdict
 from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
 
 PHASES = "examples,coverage,fuzzing,stateful"
 
 
-def command(base_url: str, max_examples: int, seed: int | None, extra: list[str]) -> list[str]:
+@dataclass
+class FuzzResult:
+    returncode: int
+    output: str
+    cases: dict[str, dict[str, int]] = field(default_factory=dict)  # operation -> phase -> cases
+    failed: dict[str, int] = field(default_factory=dict)  # operation -> failing scenarios
+    operations_total: int = 0
+
+    def total(self, label: str) -> int:
+        return sum(self.cases.get(label, {}).values())
+
+    def table(self) -> str:
+        phases = ["coverage", "fuzzing", "stateful"]
+        rows = [f"{'operation':45} " + " ".join(f"{p:>9}" for p in phases) + f" {'total':>7} {'failed':>6}"]
+        for label in sorted(self.cases):
+            per = self.cases[label]
+            rows.append(f"{label:45} " + " ".join(f"{per.get(p, 0):>9}" for p in phases)
+                        + f" {self.total(label):>7} {self.failed.get(label, 0):>6}")
+        total = sum(self.total(label) for label in self.cases)
+        rows.append(f"{len(self.cases)}/{self.operations_total} operations, {total} cases, "
+                    f"{sum(self.failed.values())} failing scenarios")
+        return "\n".join(rows)
+
+
+def command(base_url: str, max_examples: int, seed: int | None, report_dir: str, extra: list[str]) -> list[str]:
     cmd = [
         sys.executable, "-m", "schemathesis.cli", "run", f"{base_url}/openapi.json",
         "--checks", "all",
@@ -23,20 +53,102 @@ def command(base_url: str, max_examples: int, seed: int | None, extra: list[str]
         "--continue-on-failure",
         "--generation-allow-x00", "false",
         "--generation-database", "none",
+        "--report", "ndjson", "--report-dir", report_dir,
+        "--no-color",
     ]
     if seed is not None:
         cmd += ["--seed", str(seed)]
     return cmd + list(extra)
 
 
+def summarize(report: Path, result: FuzzResult) -> None:
+    """Fill per-operation case counts and failures from schemathesis' NDJSON event stream."""
+    cases: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    with open(report, encoding="utf-8") as fh:
+        for line in fh:
+            event = json.loads(line)
+            if "LoadingFinished" in event:
+                stats = event["LoadingFinished"].get("statistic", {}).get("operations", {})
+                result.operations_total = stats.get("selected", 0)
+            finished = event.get("ScenarioFinished")
+            if not finished:
+                continue
+            recorder = finished["recorder"]
+            phase = finished.get("phase") or "stateful"
+            if phase == "stateful":
+                # one stateful scenario spans many operations: count each case under its own
+                for case in recorder.get("cases", {}).values():
+                    value = case.get("value", {})
+                    cases[f"{value.get('method', '?').upper()} {value.get('path', '?')}"]["stateful"] += 1
+            else:
+                cases[recorder["label"]][phase] += len(recorder.get("cases", {}))
+            if finished.get("status") in ("failure", "error"):
+                result.failed[recorder.get("label") or "stateful"] = result.failed.get(recorder.get("label") or "stateful", 0) + 1
+    result.cases = {label: dict(per) for label, per in cases.items()}
+
+
+def _schemathesis(base: str, max_examples: int, seed: int | None, extra: list[str], echo: bool) -> FuzzResult:
+    with tempfile.TemporaryDirectory() as report_dir:
+        proc = subprocess.run(
+            command(base, max_examples, seed, report_dir, extra),
+            text=True, capture_output=True, check=False,
+        )
+        if echo:
+            sys.stdout.write(proc.stdout)
+            sys.stderr.write(proc.stderr)
+        result = FuzzResult(proc.returncode, proc.stdout + proc.stderr)
+        reports = sorted(Path(report_dir).glob("*.ndjson"))
+        if reports:
+            summarize(reports[-1], result)
+    return result
+
+
+def _thin_operations(spec: dict, result: FuzzResult, want: int) -> list[str]:
+    """operationIds of operations that take input but got fewer than `want` distinct cases.
+
+    When earlier responses fill schemathesis' resource pool, it draws ids from that small pool
+    and sends few distinct requests to an operation such as DELETE /things/{id}.
+    """
+    from charter.specs import operations
+
+    return [
+        op["operationId"] for method, path, op in operations(spec)
+        if (op.get("parameters") or op.get("requestBody"))
+        and result.total(f"{method.upper()} {path}") < want
+    ]
+
+
 def run(url: str | None = None, names=(), max_examples: int = 50, seed: int | None = None,
-        extra: list[str] | None = None, capture: bool = False) -> subprocess.CompletedProcess:
+        extra: list[str] | None = None, app=None, echo: bool = True) -> FuzzResult:
+    """Fuzz `url`, or else `app`, or else a new app over DATABASE_URL.
+
+    After the full run (every phase, every check), operations that take input but received
+    fewer than `max_examples` distinct cases get a fuzzing pass of their own, so each one is
+    exercised at least that often.
+    """
+    import httpx
+
     from charter.app import create_app
     from tools.server import running
 
-    serving = nullcontext(url.rstrip("/")) if url else running(create_app(names))
+    if url:
+        serving = nullcontext(url.rstrip("/"))
+    else:
+        serving = running(app if app is not None else create_app(names))
     with serving as base:
-        return subprocess.run(
-            command(base, max_examples, seed, extra or []),
-            text=True, capture_output=capture, check=False,
-        )
+        result = _schemathesis(base, max_examples, seed, list(extra or []), echo)
+        spec = httpx.get(f"{base}/openapi.json", timeout=30).json()
+        thin = _thin_operations(spec, result, max_examples)
+        if thin:
+            top_up = []
+            for op_id in thin:
+                top_up += ["--include-operation-id", op_id]
+            more = _schemathesis(base, max_examples, seed, [*top_up, "--phases", "fuzzing", *(extra or [])], echo)
+            for label, per in more.cases.items():
+                merged = result.cases.setdefault(label, {})
+                merged["fuzzing"] = merged.get("fuzzing", 0) + per.get("fuzzing", 0)
+            for label, count in more.failed.items():
+                result.failed[label] = result.failed.get(label, 0) + count
+            result.returncode = result.returncode or more.returncode
+            result.output += more.output
+    return result

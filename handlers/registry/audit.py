@@ -28,7 +28,7 @@ def append(body):
         with runtime.store().write() as s:
             event = s.audit.append(draft)
     except MissingReference:
-        raise ApiError(400, f"no tenant with id {body['tenant_id']}", "unknown_tenant") from None
+        raise ApiError(404, f"no tenant with id {body['tenant_id']}", "tenant_not_found") from None
     return _wire.audit_event(event), 201
 
 

@@ -28,7 +28,7 @@ def test_append_validation(client):
     assert_error(client.post("/v1/audit", json={}), 400)
     assert_error(client.post("/v1/audit", json={"action": "x", "tenant_id": "nope"}), 400)
     assert_error(client.post("/v1/audit", json={"action": "x", "metadata": []}), 400)
-    assert_error(client.post("/v1/audit", json={"action": "x", "tenant_id": str(uuid.uuid4())}), 400, "unknown_tenant")
+    assert_error(client.post("/v1/audit", json={"action": "x", "tenant_id": str(uuid.uuid4())}), 404, "tenant_not_found")
     assert audit(client) == []
 
 

@@ -1,0 +1,29 @@
+"""schemathesis over every operation of every spec, all checks, all phases, on every store."""
+import pytest
+
+from charter import specs
+
+MAX_EXAMPLES = 50
+
+
+def _operations_with_input() -> set[str]:
+    doc = specs.load_merged()
+    return {f"{m.upper()} {p}" for m, p, op in specs.operations(doc)
+            if op.get("parameters") or op.get("requestBody")}
+
+
+@pytest.mark.fuzz
+def test_schemathesis_finds_nothing(app, store, capsys):
+    from tools import fuzz
+
+    result = fuzz.run(app=app, max_examples=MAX_EXAMPLES, echo=False)
+    with capsys.disabled():
+        print(f"\nschemathesis on {type(store).__name__} "
+              f"({getattr(store, 'dialect', 'memory')}):\n{result.table()}")
+    assert result.returncode == 0, result.output[-6000:]
+    assert result.failed == {}
+    every = {f"{m.upper()} {p}" for m, p, _ in specs.operations(specs.load_merged())}
+    assert result.operations_total == len(every)
+    assert every <= set(result.cases), every - set(result.cases)
+    thin = {label: result.total(label) for label in _operations_with_input() if result.total(label) < MAX_EXAMPLES}
+    assert thin == {}, f"operations with fewer than {MAX_EXAMPLES} cases: {thin}"

@@ -1,0 +1,46 @@
+"""A throwaway copy of the project, for tests that edit specs and handlers like a developer would."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PARTS = ("charter", "handlers", "store", "auth", "tools", "specs", "tests", "catalog.yaml", "README.md", "pyproject.toml")
+
+
+def copy_project(dest: Path) -> Path:
+    for part in PARTS:
+        src = ROOT / part
+        if src.is_dir():
+            shutil.copytree(src, dest / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dest / part)
+    return dest
+
+
+def charter(project: Path, *args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the copy's `charter` command, importing the copy's code rather than the checkout's."""
+    full_env = {**os.environ, "PYTHONPATH": str(project), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "tools.cli", *args], cwd=project, env=full_env,
+        capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def get_status(project: Path, path: str) -> tuple[int, str]:
+    """GET `path` from the copy's app on the memory store: (status, error code or "")."""
+    probe = (
+        "import sys\n"
+        "from charter.app import create_app\n"
+        "from store.memory import MemoryStore\n"
+        "r = create_app(store=MemoryStore()).test_client().get(sys.argv[1])\n"
+        "print(r.status_code, r.json().get('error', '') if r.headers.get('content-type', '').startswith('application/json') else '')\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe, path], cwd=project, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(project)}, timeout=120)
+    assert run.returncode == 0, run.stderr
+    status, _, code = run.stdout.strip().partition(" ")
+    return int(status), code

@@ -1,0 +1,75 @@
+"""`charter check` passes on the project and fails on each kind of contract break."""
+import shutil
+
+import yaml
+
+from tests.tools.project_copy import ROOT, charter, copy_project
+from tools.check import problems
+
+
+def test_the_project_passes():
+    assert problems() == []
+
+
+def _with_extra_op(tmp_path, path, method, op_id):
+    specs = tmp_path / "specs"
+    shutil.copytree(ROOT / "specs", specs)
+    doc = yaml.safe_load((specs / "registry.yaml").read_text())
+    doc["paths"].setdefault(path, {})[method] = {
+        "operationId": op_id, "responses": {"200": {"description": "ok"}},
+    }
+    (specs / "registry.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    return specs
+
+
+def test_unbound_operation_id_fails(tmp_path):
+    specs = _with_extra_op(tmp_path, "/v1/nothing", "get", "handlers.registry.tenants.does_not_exist")
+    found = problems(specs)
+    assert len(found) == 1 and "handlers.registry.tenants.does_not_exist names no handler" in found[0]
+
+
+def test_missing_module_fails(tmp_path):
+    specs = _with_extra_op(tmp_path, "/v1/nothing", "get", "handlers.registry.nowhere.thing")
+    assert any("handlers.registry.nowhere.thing names no handler" in p for p in problems(specs))
+
+
+def test_handler_without_operation_fails(tmp_path):
+    specs = tmp_path / "specs"
+    shutil.copytree(ROOT / "specs", specs)
+    doc = yaml.safe_load((specs / "registry.yaml").read_text())
+    del doc["paths"]["/v1/catalog"]
+    (specs / "registry.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    assert problems(specs) == ["handler handlers.registry.catalog.list_products is bound to no operation"]
+
+
+def test_two_specs_claiming_one_route_fail(tmp_path):
+    specs = tmp_path / "specs"
+    shutil.copytree(ROOT / "specs", specs)
+    (specs / "other.yaml").write_text(yaml.safe_dump({
+        "openapi": "3.0.3", "info": {"title": "o", "version": "1"},
+        "paths": {"/healthz": {"get": {"operationId": "handlers.registry.health.healthz",
+                                       "responses": {"200": {"description": "ok"}}}}},
+    }))
+    found = problems(specs)
+    assert any("GET /healthz is claimed by both" in p for p in found), found
+
+
+def test_invalid_spec_fails(tmp_path):
+    specs = tmp_path / "specs"
+    shutil.copytree(ROOT / "specs", specs)
+    (specs / "broken.yaml").write_text("openapi: 3.0.3\ninfo: {title: b}\npaths: {}\n")
+    assert any(p.startswith("broken.yaml: does not validate") for p in problems(specs))
+
+
+def test_cli_exit_status(tmp_path):
+    project = copy_project(tmp_path / "p")
+    ok = charter(project, "check")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    spec = project / "specs" / "registry.yaml"
+    spec.write_text(spec.read_text().replace(
+        "operationId: handlers.registry.catalog.list_products",
+        "operationId: handlers.registry.catalog.list_everything"))
+    bad = charter(project, "check")
+    assert bad.returncode == 1
+    assert "handlers.registry.catalog.list_everything names no handler" in bad.stdout
+    assert "handlers.registry.catalog.list_products is bound to no operation" in bad.stdout
