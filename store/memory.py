@@ -41,6 +41,8 @@ class _Repo:
 
 class _Tenants(_Repo):
     def add(self, tenant: Tenant) -> None:
+        if tenant.id in self.s.tenants:
+            raise Conflict("id")
         if tenant.slug in self.s.slugs:
             raise Conflict("slug")
         self._on_rollback(lambda: (self.s.tenants.pop(tenant.id, None), self.s.slugs.pop(tenant.slug, None)))
@@ -111,6 +113,8 @@ class _ApiKeys(_Repo):
     def add(self, key: ApiKey) -> None:
         if key.tenant_id not in self.s.tenants:
             raise MissingReference("tenant")
+        if key.id in self.s.keys:
+            raise Conflict("id")
         self._on_rollback(lambda: self.s.keys.pop(key.id, None))
         self.s.keys[key.id] = copy.deepcopy(key)
 
@@ -123,11 +127,12 @@ class _ApiKeys(_Repo):
         return sorted(found, key=lambda k: (k.created_at, str(k.id)))
 
     def by_prefix(self, prefix: str) -> list[tuple[ApiKey, str]]:
-        return [
+        found = [
             (copy.deepcopy(k), self.s.tenants[k.tenant_id].status)
             for k in self.s.keys.values()
             if k.prefix == prefix
         ]
+        return sorted(found, key=lambda pair: (pair[0].created_at, str(pair[0].id)))
 
     def revoke(self, key_id: UUID, at: datetime) -> bool:
         key = self.s.keys.get(key_id)
@@ -167,8 +172,10 @@ class _Audit(_Repo):
     def query(self, query: AuditQuery) -> list[AuditEvent]:
         ids = self.s.audit_ids
         end = len(ids) if query.cursor is None else bisect.bisect_left(ids, query.cursor)
-        found = []
+        found: list[AuditEvent] = []
         for index in range(end - 1, -1, -1):
+            if len(found) >= query.limit:
+                break
             event = self.s.audit[ids[index]]
             if query.tenant_id is not None and event.tenant_id != query.tenant_id:
                 continue
@@ -183,8 +190,6 @@ class _Audit(_Repo):
             if query.until is not None and event.created_at >= query.until:
                 continue
             found.append(copy.deepcopy(event))
-            if len(found) >= query.limit:
-                break
         return found
 
 

@@ -1,0 +1,137 @@
+"""The SQL schema as SQLAlchemy Core tables. The Alembic migrations must build exactly this.
+
+tests/store/test_store_schema.py compares a migrated database with this MetaData, so a change here
+without a migration (or the other way round) fails the tests.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING)
+
+
+class UtcDateTime(sa.types.TypeDecorator):
+    """A timezone-aware UTC timestamp in, a timezone-aware UTC timestamp out, on every backend.
+
+    Naive datetimes are taken to be UTC. SQLite keeps the text of a UTC timestamp without offset
+    (so text order is time order) and hands back naive values; they get UTC attached here.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime, got {type(value).__name__}")
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        value = value.astimezone(timezone.utc)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def _json():
+    return sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True), "postgresql")
+
+
+AUDIT_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("slug", sa.String(), nullable=False),
+    sa.Column("name", sa.String(), nullable=False),
+    sa.Column("status", sa.String(), nullable=False),
+    sa.Column("kind", sa.String(), nullable=False),
+    sa.Column("plan", sa.String(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("erp_customer_id", sa.String(), nullable=True),
+    sa.Column("stripe_cust_id", sa.String(), nullable=True),
+    sa.Column("trial_ends_at", UtcDateTime(), nullable=True),
+    sa.Column("contract_start", sa.Date(), nullable=True),
+    sa.Column("contract_end", sa.Date(), nullable=True),
+    sa.Column("sales_owner", sa.String(), nullable=True),
+    sa.UniqueConstraint("slug"),
+)
+
+entitlements = sa.Table(
+    "entitlements",
+    metadata,
+    sa.Column("tenant_id", sa.Uuid(), sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("product", sa.String(), nullable=False),
+    sa.Column("enabled", sa.Boolean(), nullable=False),
+    sa.Column("config", _json(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint("tenant_id", "product"),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("tenant_id", sa.Uuid(), sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(), nullable=False),
+    sa.Column("prefix", sa.String(), nullable=False),
+    sa.Column("secret_hash", sa.String(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("scopes", _json(), nullable=False),
+    sa.Column("product", sa.String(), nullable=True),
+    sa.Column("created_by", sa.String(), nullable=True),
+    sa.Column("last_used_at", UtcDateTime(), nullable=True),
+    sa.Column("revoked_at", UtcDateTime(), nullable=True),
+    sa.Index(None, "prefix"),
+    sa.Index(None, "tenant_id"),
+)
+
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("id", AUDIT_ID, primary_key=True, autoincrement=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("action", sa.String(), nullable=False),
+    sa.Column("tenant_id", sa.Uuid(), sa.ForeignKey("tenants.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("project_id", sa.Uuid(), nullable=True),
+    sa.Column("actor_id", sa.String(), nullable=True),
+    sa.Column("actor_name", sa.String(), nullable=True),
+    sa.Column("actor_type", sa.String(), nullable=True),
+    sa.Column("target_id", sa.String(), nullable=True),
+    sa.Column("target_type", sa.String(), nullable=True),
+    sa.Column("target_name", sa.String(), nullable=True),
+    sa.Column("product", sa.String(), nullable=True),
+    sa.Column("metadata", _json(), nullable=True),
+    sa.Column("source_ip", sa.String(), nullable=True),
+    sa.Column("user_agent", sa.String(), nullable=True),
+    # Keyset paging is `WHERE id < :cursor [AND col = :v] ORDER BY id DESC`: the primary key serves
+    # the unfiltered case, one (col, id) index per equality filter serves the rest.
+    sa.Index(None, "tenant_id", "id"),
+    sa.Index(None, "action", "id"),
+    sa.Index(None, "actor_id", "id"),
+    sa.Index(None, "product", "id"),
+    sqlite_autoincrement=True,  # never hand out an id twice, as the memory store never does
+)
+
+ALL = (tenants, entitlements, api_keys, audit_events)

@@ -1,0 +1,91 @@
+"""Tenants and their entitlements over SQL."""
+from __future__ import annotations
+
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from store.errors import Conflict
+from store.models import Entitlement, Tenant
+from store.sql.base import Repo
+from store.sql.tables import entitlements, tenants
+
+TENANT_FIELDS = tuple(c.name for c in tenants.columns)
+# What save() may change: everything but the identity, the slug and the creation time.
+TENANT_MUTABLE = tuple(f for f in TENANT_FIELDS if f not in ("id", "slug", "created_at"))
+ENTITLEMENT_FIELDS = tuple(c.name for c in entitlements.columns)
+
+
+def _tenant(row) -> Tenant:
+    return Tenant(**row._mapping)
+
+
+def _entitlement(row) -> Entitlement:
+    return Entitlement(**row._mapping)
+
+
+class SqlTenants(Repo):
+    def add(self, tenant: Tenant) -> None:
+        self._write()
+        values = {name: getattr(tenant, name) for name in TENANT_FIELDS}
+        statement = self._insert(tenants).values(values).returning(tenants.c.id)
+        # A clash leaves no row: name it. Should the clashing row vanish before we look (deleted
+        # by a concurrent transaction), try the insert again.
+        for _ in range(3):
+            if self._run(statement).first() is not None:
+                return
+            if self._exists(tenants.c.slug == tenant.slug):
+                raise Conflict("slug")
+            if self._exists(tenants.c.id == tenant.id):
+                raise Conflict("id")
+        raise Conflict("slug")
+
+    def get(self, tenant_id: UUID, *, for_update: bool = False) -> Tenant | None:
+        query = sa.select(tenants).where(tenants.c.id == tenant_id)
+        if for_update and self.pg:  # SQLite: BEGIN IMMEDIATE serialises writers already
+            query = query.with_for_update()
+        row = self._run(query).first()
+        return _tenant(row) if row else None
+
+    def get_by_slug(self, slug: str) -> Tenant | None:
+        row = self._run(sa.select(tenants).where(tenants.c.slug == slug)).first()
+        return _tenant(row) if row else None
+
+    def save(self, tenant: Tenant) -> None:
+        self._write()
+        values = {name: getattr(tenant, name) for name in TENANT_MUTABLE}
+        result = self._run(sa.update(tenants).where(tenants.c.id == tenant.id).values(values))
+        if result.rowcount == 0:
+            raise KeyError(tenant.id)  # as the memory store does for an unknown tenant
+
+    def delete(self, tenant_id: UUID) -> bool:
+        """The foreign keys do the rest: entitlements and api keys cascade, audit events keep their
+        rows with tenant_id set to NULL."""
+        self._write()
+        statement = sa.delete(tenants).where(tenants.c.id == tenant_id).returning(tenants.c.id)
+        return self._run(statement).first() is not None
+
+    def _exists(self, condition) -> bool:
+        return self._run(sa.select(sa.literal(1)).where(condition)).first() is not None
+
+
+class SqlEntitlements(Repo):
+    def list(self, tenant_id: UUID) -> list[Entitlement]:
+        rows = self._run(sa.select(entitlements).where(entitlements.c.tenant_id == tenant_id))
+        # Sorted here, not by ORDER BY: the database collation need not order as Python does.
+        return sorted((_entitlement(r) for r in rows), key=lambda e: e.product)
+
+    def get(self, tenant_id: UUID, product: str) -> Entitlement | None:
+        query = sa.select(entitlements).where(
+            entitlements.c.tenant_id == tenant_id, entitlements.c.product == product
+        )
+        row = self._run(query).first()
+        return _entitlement(row) if row else None
+
+    def add(self, entitlement: Entitlement) -> None:
+        self._write()
+        self._require_tenant(entitlement.tenant_id)
+        values = {name: getattr(entitlement, name) for name in ENTITLEMENT_FIELDS}
+        statement = self._insert(entitlements).values(values).returning(entitlements.c.product)
+        if self._run(statement).first() is None:
+            raise Conflict("entitlement")

@@ -1,0 +1,269 @@
+"""Tenants and entitlements: the same behaviour on memory, SQLite and PostgreSQL."""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+from uuid import UUID, uuid4
+
+import pytest
+
+from store.errors import Conflict, MissingReference
+from store.models import AuditQuery, utcnow
+
+
+def test_add_then_get_and_get_by_slug_return_every_field(store, make):
+    tenant = make.full_tenant(slug="acme")
+    with store.write() as s:
+        s.tenants.add(tenant)
+    with store.read() as s:
+        by_id = s.tenants.get(tenant.id)
+        by_slug = s.tenants.get_by_slug("acme")
+    assert by_id == tenant
+    assert by_slug == tenant
+    assert isinstance(by_id.id, UUID)
+    assert by_id.contract_start == date(2025, 1, 1)
+    assert by_id.contract_end == date(2026, 12, 31)
+    assert by_id.trial_ends_at == tenant.trial_ends_at
+
+
+def test_optional_fields_stay_none(store, tenant_in):
+    tenant = tenant_in()
+    with store.read() as s:
+        found = s.tenants.get(tenant.id)
+    assert (found.erp_customer_id, found.stripe_cust_id, found.trial_ends_at) == (None, None, None)
+    assert (found.contract_start, found.contract_end, found.sales_owner) == (None, None, None)
+
+
+def test_unknown_tenant_is_none(store, tenant_in):
+    tenant_in(slug="known")
+    with store.read() as s:
+        assert s.tenants.get(uuid4()) is None
+        assert s.tenants.get_by_slug("unknown") is None
+
+
+def test_returned_tenant_is_a_copy(store, tenant_in):
+    tenant = tenant_in(name="Original")
+    with store.read() as s:
+        found = s.tenants.get(tenant.id)
+    found.name = "Changed"
+    with store.read() as s:
+        assert s.tenants.get(tenant.id).name == "Original"
+
+
+def test_slug_conflict(store, tenant_in, make):
+    first = tenant_in(slug="taken", name="First")
+    with pytest.raises(Conflict) as raised:
+        with store.write() as s:
+            s.tenants.add(make.tenant(slug="taken", name="Second"))
+    assert raised.value.what == "slug"
+    with store.read() as s:
+        assert s.tenants.get_by_slug("taken") == first
+
+
+def test_session_stays_usable_after_a_caught_conflict(store, tenant_in, make):
+    tenant_in(slug="taken")
+    other = make.tenant(slug="free")
+    with store.write() as s:
+        with pytest.raises(Conflict):
+            s.tenants.add(make.tenant(slug="taken"))
+        s.tenants.add(other)
+        s.audit.append(make.draft(tenant_id=other.id))
+    with store.read() as s:
+        assert s.tenants.get_by_slug("free") == other
+        assert len(s.audit.query(AuditQuery(tenant_id=other.id))) == 1
+
+
+def test_get_for_update_in_a_write(store, tenant_in):
+    tenant = tenant_in()
+    with store.write() as s:
+        locked = s.tenants.get(tenant.id, for_update=True)
+        locked.status = "frozen"
+        s.tenants.save(locked)
+    with store.read() as s:
+        assert s.tenants.get(tenant.id).status == "frozen"
+        assert s.tenants.get(uuid4(), for_update=True) is None
+
+
+def test_save_overwrites_mutable_fields_but_not_slug_or_created_at(store, tenant_in):
+    tenant = tenant_in(slug="keep-me")
+    later = utcnow() + timedelta(hours=1)
+    changed = replace(
+        tenant,
+        slug="ignored",
+        created_at=later,
+        name="New Name",
+        status="frozen",
+        kind="demo",
+        plan="enterprise",
+        erp_customer_id="ERP-9",
+        stripe_cust_id="cus_9",
+        trial_ends_at=later,
+        contract_start=date(2024, 2, 29),
+        contract_end=date(2030, 1, 1),
+        sales_owner="sam@example.com",
+        updated_at=later,
+    )
+    with store.write() as s:
+        s.tenants.save(changed)
+    with store.read() as s:
+        found = s.tenants.get(tenant.id)
+        assert s.tenants.get_by_slug("ignored") is None
+    assert found == replace(changed, slug="keep-me", created_at=tenant.created_at)
+
+
+def test_save_can_clear_optional_fields(store, make):
+    tenant = make.full_tenant()
+    with store.write() as s:
+        s.tenants.add(tenant)
+    cleared = replace(
+        tenant, erp_customer_id=None, stripe_cust_id=None, trial_ends_at=None,
+        contract_start=None, contract_end=None, sales_owner=None,
+    )
+    with store.write() as s:
+        s.tenants.save(cleared)
+    with store.read() as s:
+        assert s.tenants.get(tenant.id) == cleared
+
+
+def test_save_of_an_unknown_tenant_raises_key_error(store, make):
+    # The memory store's behaviour (a dict lookup); the SQL store mirrors it.
+    with pytest.raises(KeyError):
+        with store.write() as s:
+            s.tenants.save(make.tenant())
+
+
+def test_delete_removes_what_the_tenant_owns_and_keeps_audit(store, tenant_in, make):
+    tenant = tenant_in(slug="doomed")
+    other = tenant_in(slug="bystander")
+    key = make.key(tenant.id, prefix="ck_shared")
+    other_key = make.key(other.id, prefix="ck_shared")
+    with store.write() as s:
+        s.entitlements.add(make.entitlement(tenant.id, "billing"))
+        s.entitlements.add(make.entitlement(other.id, "billing"))
+        s.api_keys.add(key)
+        s.api_keys.add(other_key)
+        event = s.audit.append(make.draft("tenant.updated", tenant_id=tenant.id))
+        other_event = s.audit.append(make.draft("tenant.updated", tenant_id=other.id))
+    with store.write() as s:
+        assert s.tenants.delete(tenant.id) is True
+    with store.read() as s:
+        assert s.tenants.get(tenant.id) is None
+        assert s.tenants.get_by_slug("doomed") is None
+        assert s.entitlements.list(tenant.id) == []
+        assert s.entitlements.get(tenant.id, "billing") is None
+        assert s.api_keys.get(key.id) is None
+        assert s.api_keys.list(tenant.id) == []
+        assert [k.id for k, _ in s.api_keys.by_prefix("ck_shared")] == [other_key.id]
+        events = {e.id: e for e in s.audit.query(AuditQuery())}
+        assert s.entitlements.get(other.id, "billing") is not None
+    assert set(events) == {event.id, other_event.id}
+    assert events[event.id].tenant_id is None
+    assert events[event.id].action == "tenant.updated"
+    assert events[other_event.id].tenant_id == other.id
+
+
+def test_delete_unknown_is_false_and_slug_is_free_again(store, tenant_in, make):
+    tenant = tenant_in(slug="again")
+    with store.write() as s:
+        assert s.tenants.delete(uuid4()) is False
+        assert s.tenants.delete(tenant.id) is True
+        assert s.tenants.delete(tenant.id) is False
+    fresh = make.tenant(slug="again")
+    with store.write() as s:
+        s.tenants.add(fresh)
+    with store.read() as s:
+        assert s.tenants.get_by_slug("again") == fresh
+
+
+def test_entitlement_round_trip(store, tenant_in, make):
+    tenant = tenant_in()
+    expires = utcnow() + timedelta(days=30)
+    ent = make.entitlement(
+        tenant.id, "analytics", enabled=False, expires_at=expires,
+        config={"seats": 25, "regions": ["eu", "us"], "nested": {"a": None, "b": 1.5}},
+    )
+    with store.write() as s:
+        s.entitlements.add(ent)
+    with store.read() as s:
+        found = s.entitlements.get(tenant.id, "analytics")
+    assert found == ent
+    assert found.enabled is False
+    assert found.expires_at == expires
+
+
+def test_entitlement_defaults(store, tenant_in, make):
+    tenant = tenant_in()
+    with store.write() as s:
+        s.entitlements.add(make.entitlement(tenant.id, "billing"))
+    with store.read() as s:
+        found = s.entitlements.get(tenant.id, "billing")
+    assert found.config == {}
+    assert found.expires_at is None
+    assert found.enabled is True
+
+
+def test_entitlements_list_by_product_and_only_the_tenants_own(store, tenant_in, make):
+    tenant = tenant_in()
+    other = tenant_in()
+    products = ["zeta", "alpha", "Beta", "beta-2", "beta_1", "Alpha"]
+    with store.write() as s:
+        for product in products:
+            s.entitlements.add(make.entitlement(tenant.id, product))
+        s.entitlements.add(make.entitlement(other.id, "other-only"))
+    with store.read() as s:
+        listed = s.entitlements.list(tenant.id)
+        assert s.entitlements.list(uuid4()) == []
+    # Python's order (code points), whatever the database collation is.
+    assert [e.product for e in listed] == sorted(products)
+    assert {e.tenant_id for e in listed} == {tenant.id}
+
+
+def test_entitlement_get_unknown_is_none(store, tenant_in, make):
+    tenant = tenant_in()
+    with store.write() as s:
+        s.entitlements.add(make.entitlement(tenant.id, "billing"))
+    with store.read() as s:
+        assert s.entitlements.get(tenant.id, "crm") is None
+        assert s.entitlements.get(uuid4(), "billing") is None
+
+
+def test_entitlement_conflict(store, tenant_in, make):
+    tenant = tenant_in()
+    with store.write() as s:
+        s.entitlements.add(make.entitlement(tenant.id, "billing", config={"v": 1}))
+    with pytest.raises(Conflict) as raised:
+        with store.write() as s:
+            s.entitlements.add(make.entitlement(tenant.id, "billing", config={"v": 2}))
+    assert raised.value.what == "entitlement"
+    with store.read() as s:
+        assert s.entitlements.get(tenant.id, "billing").config == {"v": 1}
+
+
+def test_entitlement_for_unknown_tenant(store, make):
+    missing = uuid4()
+    with pytest.raises(MissingReference):
+        with store.write() as s:
+            s.entitlements.add(make.entitlement(missing, "billing"))
+    with store.read() as s:
+        assert s.entitlements.list(missing) == []
+
+
+def test_an_id_that_exists_is_a_conflict_not_an_overwrite(store, tenant_in, make):
+    from dataclasses import replace
+
+    from store.errors import Conflict
+
+    first = tenant_in()
+    with pytest.raises(Conflict) as raised:
+        with store.write() as s:
+            s.tenants.add(replace(make.tenant(), id=first.id))
+    assert raised.value.what == "id"
+    key = make.key(tenant_id=first.id)
+    with store.write() as s:
+        s.api_keys.add(key)
+    with pytest.raises(Conflict):
+        with store.write() as s:
+            s.api_keys.add(replace(make.key(tenant_id=first.id), id=key.id))
+    with store.read() as s:
+        assert s.tenants.get(first.id) == first
+        assert s.tenants.get_by_slug(first.slug) == first
