@@ -6,7 +6,7 @@ Connexion validates with Draft 4, which knows neither `uuid` nor `date`, and doe
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 from jsonschema import Draft4Validator
 
@@ -28,14 +28,18 @@ def is_date(value) -> bool:
     if not _DATE.match(value):
         return False
     try:
-        parsed = date.fromisoformat(value)
+        date.fromisoformat(value)
     except ValueError:
         return False
-    return parsed.year >= 1
+    return True
 
 
 def parse_date_time(value: str) -> datetime:
-    """RFC 3339 date-time to an aware datetime; ValueError when it is not one."""
+    """RFC 3339 date-time to an aware UTC datetime; ValueError when it is not one.
+
+    An instant whose UTC form falls outside years 1 to 9999 (0001-01-01T00:30:00+01:00, say)
+    is clamped to the nearest representable one; as a filter bound it selects the same events.
+    """
     if not _DATE_TIME.match(value):
         raise ValueError(f"not an RFC 3339 date-time: {value!r}")
     text = value.upper().replace(" ", "T").replace("Z", "+00:00")
@@ -44,9 +48,11 @@ def parse_date_time(value: str) -> datetime:
         digits = re.match(r"\d+", rest).group(0)
         text = f"{head}.{digits[:6].ljust(6, '0')}{rest[len(digits):]}"
     parsed = datetime.fromisoformat(text)
-    if parsed.year < 2 or parsed.year > 9998:
-        raise ValueError("date-time out of the supported range (years 2 to 9998)")
-    return parsed
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:
+        edge = datetime.min if parsed.year < 5000 else datetime.max
+        return edge.replace(tzinfo=timezone.utc)
 
 
 def is_date_time(value) -> bool:

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from store.errors import MissingReference, Unavailable
+from store.errors import Conflict, MissingReference, Unavailable
 from store.sql.tables import tenants
 
 UNREACHABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
@@ -41,6 +41,14 @@ class Repo:
         transaction (PostgreSQL) so the caller can raise Conflict and the session stays usable."""
         dialect = postgresql if self.pg else sqlite
         return dialect.insert(table).on_conflict_do_nothing()
+
+    def _add_owned(self, table: sa.Table, record, fields, key_column, clash: str) -> None:
+        """Insert a row that belongs to a tenant; Conflict(clash) when its key is taken."""
+        self._write()
+        self._require_tenant(record.tenant_id)
+        values = {name: getattr(record, name) for name in fields}
+        if self._run(self._insert(table).values(values).returning(key_column)).first() is None:
+            raise Conflict(clash)
 
     def _require_tenant(self, tenant_id: UUID) -> None:
         """MissingReference unless the tenant exists. On PostgreSQL the row is locked FOR KEY SHARE

@@ -6,7 +6,6 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
-from store.errors import Conflict
 from store.models import ApiKey
 from store.sql.base import Repo
 from store.sql.tables import api_keys, tenants
@@ -25,12 +24,7 @@ def _order(key: ApiKey):
 
 class SqlApiKeys(Repo):
     def add(self, key: ApiKey) -> None:
-        self._write()
-        self._require_tenant(key.tenant_id)
-        values = {name: getattr(key, name) for name in KEY_FIELDS}
-        statement = self._insert(api_keys).values(values).returning(api_keys.c.id)
-        if self._run(statement).first() is None:
-            raise Conflict("id")
+        self._add_owned(api_keys, key, KEY_FIELDS, api_keys.c.id, "id")
 
     def get(self, key_id: UUID) -> ApiKey | None:
         row = self._run(sa.select(api_keys).where(api_keys.c.id == key_id)).first()

@@ -83,9 +83,4 @@ class SqlEntitlements(Repo):
         return _entitlement(row) if row else None
 
     def add(self, entitlement: Entitlement) -> None:
-        self._write()
-        self._require_tenant(entitlement.tenant_id)
-        values = {name: getattr(entitlement, name) for name in ENTITLEMENT_FIELDS}
-        statement = self._insert(entitlements).values(values).returning(entitlements.c.product)
-        if self._run(statement).first() is None:
-            raise Conflict("entitlement")
+        self._add_owned(entitlements, entitlement, ENTITLEMENT_FIELDS, entitlements.c.product, "entitlement")

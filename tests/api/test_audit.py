@@ -84,3 +84,17 @@ def test_query_validation(client):
         assert_error(client.get("/v1/audit", params=params), 400)
     assert client.get("/v1/audit", params={"limit": 500}).status_code == 200
     assert client.get("/v1/audit", params={"cursor": 2**63 - 1}).status_code == 200
+
+
+def test_date_time_bounds_at_the_edges_of_the_calendar(client):
+    e = _append(client, actor_id="edge")
+    for since, until, expected in (
+        ("0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", [e["id"]]),
+        ("0001-01-01T00:30:00+01:00", "9999-12-31T23:30:00-01:00", [e["id"]]),
+        ("9999-12-31T23:59:59.999999Z", None, []),
+        (None, "0001-01-01T17:00:00Z", []),
+    ):
+        params = {"actor_id": "edge", **({"since": since} if since else {}), **({"until": until} if until else {})}
+        r = client.get("/v1/audit", params=params)
+        assert r.status_code == 200, r.text
+        assert [x["id"] for x in r.json()["items"]] == expected, params
