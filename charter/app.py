@@ -1,7 +1,6 @@
 """The app factory: one Connexion FlaskApp serving the merged specs over one store."""
 from __future__ import annotations
 
-import logging
 from typing import Iterable
 
 import connexion
@@ -31,7 +30,6 @@ def create_app(
     if store is None:
         store = open_store(settings.database_url)
     formats.install()
-    logging.getLogger("charter.access").setLevel(logging.INFO)
 
     services = runtime.Services(
         store=store,

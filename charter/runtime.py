@@ -6,7 +6,7 @@ functions and several apps (one per store, as in the tests) can live in one proc
 from __future__ import annotations
 
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -16,7 +16,6 @@ class Services:
     settings: Any
     catalog: Any
     keys: Any  # auth.apikeys.KeyVerifier
-    extra: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,12 @@ def prepare_store(settings: Settings) -> str | None:
                     "or set DATABASE_URL to sqlite:///… or postgresql://…")
         return None
     from store.sql import migrate
+    from store.sql.engine import normalise_url
 
+    try:
+        normalise_url(url)
+    except ValueError as exc:
+        return f"DATABASE_URL: {exc} (use sqlite:///path, postgresql://… or memory://)"
     if url.startswith("sqlite"):
         migrate.upgrade(url)
         return None

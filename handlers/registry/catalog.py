@@ -55,8 +55,6 @@ def request_trial(body):
             tenant = _tenant(s, body["tenant_id"])
             if tenant.status in INACTIVE:
                 raise ApiError(409, f"a {tenant.status} tenant cannot start trials", "tenant_inactive")
-            if s.entitlements.get(tenant.id, product.key) is not None:
-                raise Conflict("entitlement")
             entitlement = Entitlement(
                 tenant_id=tenant.id, product=product.key, enabled=True,
                 config={"trial": True}, expires_at=now + TRIAL, created_at=now, updated_at=now,

@@ -18,7 +18,10 @@ def normalise_url(url: str | URL) -> URL:
         if text.startswith(scheme):
             text = "postgresql+psycopg://" + text[len(scheme):]
             break
-    parsed = make_url(text)
+    try:
+        parsed = make_url(text)
+    except sa.exc.ArgumentError:
+        raise ValueError("not a database URL") from None
     backend = parsed.get_backend_name()
     if backend == "postgresql" and parsed.get_driver_name() != "psycopg":
         parsed = parsed.set(drivername="postgresql+psycopg")

@@ -90,3 +90,10 @@ def test_serve_refuses_a_postgres_schema_that_is_behind(tmp_path, pg_empty_url):
         assert httpx.get(f"http://127.0.0.1:{port}/readyz").json() == {"status": "ready"}
     finally:
         _stop(proc)
+
+
+def test_serve_explains_a_bad_database_url(tmp_path):
+    for url in ("mysql://db/charter", "nonsense"):
+        proc = _start(tmp_path, env={"DATABASE_URL": url})
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 2 and "DATABASE_URL" in err and "Traceback" not in err, err
