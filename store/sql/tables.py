@@ -1,7 +1,7 @@
 """The SQL schema as SQLAlchemy Core tables. The Alembic migrations must build exactly this.
 
-tests/store/test_store_schema.py compares a migrated database with this MetaData, so a change here
-without a migration (or the other way round) fails the tests.
+test_migrated_schema_matches_tables (tests/store/test_store_sql.py) compares a migrated database
+with this MetaData, so a change here without a migration (or the other way round) fails the tests.
 """
 from __future__ import annotations
 
