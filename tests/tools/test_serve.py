@@ -52,6 +52,14 @@ def test_serve_on_the_embedded_default_is_durable(tmp_path):
         r = httpx.post(f"{base}/v1/tenants", json={"slug": "durable", "name": "D"},
                        headers={"x-request-id": "serve-test-1"})
         assert r.status_code == 201 and r.headers["x-request-id"] == "serve-test-1"
+        # two worker processes, one SQLite file: the race still has exactly one winner
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(30) as pool:
+            statuses = list(pool.map(
+                lambda i: httpx.post(f"{base}/v1/tenants", json={"slug": "raced", "name": str(i)}, timeout=60).status_code,
+                range(30)))
+        assert statuses.count(201) == 1 and statuses.count(409) == 29, statuses
     finally:
         err = _stop(proc)
     assert (tmp_path / "charter.db").exists()
