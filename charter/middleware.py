@@ -82,16 +82,21 @@ class RequestMiddleware:
                 await self.app(scope, receive, send_with_id)
         finally:
             runtime.reset(tokens)
-            routing = (scope.get("extensions") or {}).get("connexion_routing") or {}
-            access_log.info(json.dumps({
-                "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "request_id": request_id,
-                "method": scope.get("method"),
-                "path": scope.get("path"),
-                "operation_id": routing.get("operation_id"),
-                "status": status_holder[0],
-                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-            }))
+            if access_log.isEnabledFor(logging.INFO):
+                self._log(scope, request_id, status_holder[0], started)
+
+    @staticmethod
+    def _log(scope, request_id: str, status: int, started: float) -> None:
+        routing = (scope.get("extensions") or {}).get("connexion_routing") or {}
+        access_log.info(json.dumps({
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "request_id": request_id,
+            "method": scope.get("method"),
+            "path": scope.get("path"),
+            "operation_id": routing.get("operation_id"),
+            "status": status,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+        }))
 
     async def _guard(self, scope, headers, receive):
         """Return ((status, message), receive) to reject, or (None, receive) to go on."""
