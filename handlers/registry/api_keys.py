@@ -8,11 +8,10 @@ from connexion import NoContent
 from auth import apikeys
 from charter import runtime
 from charter.errors import ApiError
-from handlers.registry import _audit, _wire
+from handlers.registry import _audit, _tenancy, _wire
 from store.models import ApiKey, utcnow
 
 WARNING = "Store this key now: it is shown only once and cannot be recovered."
-INACTIVE = {"frozen", "archived"}
 
 
 def create(body):
@@ -29,8 +28,7 @@ def create(body):
         created_by=body.get("created_by"),
     )
     with runtime.store().write() as s:
-        if s.tenants.get(key.tenant_id) is None:
-            raise ApiError(404, f"no tenant with id {key.tenant_id}", "tenant_not_found")
+        _tenancy.existing(s, key.tenant_id)
         s.api_keys.add(key)
         s.audit.append(_audit.event(
             "api_key.created", tenant_id=key.tenant_id, target_type="api_key",
@@ -42,8 +40,7 @@ def create(body):
 
 def list_for_tenant(tenant_id):
     with runtime.store().read() as s:
-        if s.tenants.get(UUID(tenant_id)) is None:
-            raise ApiError(404, f"no tenant with id {tenant_id}", "tenant_not_found")
+        _tenancy.existing(s, tenant_id)
         keys = s.api_keys.list(UUID(tenant_id))
     return {"items": [_wire.api_key(k) for k in keys]}
 
@@ -70,7 +67,7 @@ def verify(body):
         candidates = s.api_keys.by_prefix(apikeys.display_prefix(plaintext))
     verifier = runtime.services().keys
     for key, tenant_status in candidates:
-        if key.revoked_at is not None or tenant_status in INACTIVE:
+        if key.revoked_at is not None or tenant_status in _tenancy.INACTIVE:
             continue
         if verifier.matches(str(key.id), key.secret_hash, plaintext):
             with runtime.store().write() as s:

@@ -4,9 +4,8 @@ from __future__ import annotations
 from uuid import UUID
 
 from charter import runtime
-from charter.errors import ApiError
 from charter.formats import parse_date_time
-from handlers.registry import _wire
+from handlers.registry import _tenancy, _wire
 from store.errors import MissingReference
 from store.models import AuditDraft, AuditQuery
 
@@ -28,7 +27,7 @@ def append(body):
         with runtime.store().write() as s:
             event = s.audit.append(draft)
     except MissingReference:
-        raise ApiError(404, f"no tenant with id {body['tenant_id']}", "tenant_not_found") from None
+        raise _tenancy.not_found(body["tenant_id"]) from None
     return _wire.audit_event(event), 201
 
 

@@ -1,19 +1,14 @@
 """The product catalog, product requests and self-serve trials."""
 from __future__ import annotations
 
-from datetime import timedelta
-from uuid import UUID
-
 from connexion import NoContent
 
 from charter import runtime
 from charter.errors import ApiError
-from handlers.registry import _audit, _wire
+from handlers.registry import _audit, _tenancy, _wire
 from store.errors import Conflict
 from store.models import Entitlement, utcnow
 
-TRIAL = timedelta(days=14)
-INACTIVE = {"frozen", "archived"}
 
 
 def list_products():
@@ -27,17 +22,10 @@ def _product(key: str):
     return product
 
 
-def _tenant(s, tenant_id: str):
-    tenant = s.tenants.get(UUID(tenant_id), for_update=True)
-    if tenant is None:
-        raise ApiError(404, f"no tenant with id {tenant_id}", "tenant_not_found")
-    return tenant
-
-
 def request_product(body):
     product = _product(body["product"])
     with runtime.store().write() as s:
-        tenant = _tenant(s, body["tenant_id"])
+        tenant = _tenancy.existing(s, body["tenant_id"], for_update=True)
         s.audit.append(_audit.event(
             "catalog.requested", tenant_id=tenant.id, target_type="product",
             target_id=product.key, target_name=product.name, product=product.key,
@@ -52,12 +40,12 @@ def request_trial(body):
     now = utcnow()
     try:
         with runtime.store().write() as s:
-            tenant = _tenant(s, body["tenant_id"])
-            if tenant.status in INACTIVE:
+            tenant = _tenancy.existing(s, body["tenant_id"], for_update=True)
+            if tenant.status in _tenancy.INACTIVE:
                 raise ApiError(409, f"a {tenant.status} tenant cannot start trials", "tenant_inactive")
             entitlement = Entitlement(
                 tenant_id=tenant.id, product=product.key, enabled=True,
-                config={"trial": True}, expires_at=now + TRIAL, created_at=now, updated_at=now,
+                config={"trial": True}, expires_at=now + _tenancy.TRIAL, created_at=now, updated_at=now,
             )
             s.entitlements.add(entitlement)
             s.audit.append(_audit.event(

@@ -2,22 +2,17 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, timedelta
-from uuid import UUID, uuid4
+from datetime import date
+from uuid import uuid4
 
 from charter.errors import ApiError
 from charter.runtime import store
-from handlers.registry import _audit, _wire
+from handlers.registry import _audit, _tenancy, _wire
 from store.errors import Conflict
 from store.models import Tenant, utcnow
 
-TRIAL = timedelta(days=14)
 CAN_ACTIVATE = {"demo", "trial", "frozen"}
 CAN_CANCEL = {"demo", "trial", "active"}
-
-
-def _not_found(tenant_id) -> ApiError:
-    return ApiError(404, f"no tenant with id {tenant_id}", "tenant_not_found")
 
 
 def create(body):
@@ -31,7 +26,7 @@ def create(body):
         kind=kind,
         plan=body.get("plan") or "starter",
         sales_owner=body.get("sales_owner"),
-        trial_ends_at=None if kind == "demo" else now + TRIAL,
+        trial_ends_at=None if kind == "demo" else now + _tenancy.TRIAL,
         created_at=now,
         updated_at=now,
     )
@@ -49,9 +44,7 @@ def create(body):
 
 def get(id):
     with store().read() as s:
-        tenant = s.tenants.get(UUID(id))
-    if tenant is None:
-        raise _not_found(id)
+        tenant = _tenancy.existing(s, id)
     return _wire.tenant(tenant)
 
 
@@ -65,9 +58,7 @@ def get_by_slug(slug):
 
 def _transition(tenant_id: str, allowed: set[str], action: str, change, metadata: dict):
     with store().write() as s:
-        tenant = s.tenants.get(UUID(tenant_id), for_update=True)
-        if tenant is None:
-            raise _not_found(tenant_id)
+        tenant = _tenancy.existing(s, tenant_id, for_update=True)
         if tenant.status not in allowed:
             raise ApiError(
                 409, f"a {tenant.status} tenant cannot be {action}", "invalid_transition",
