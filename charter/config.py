@@ -8,6 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SPECS_DIR = ROOT / "specs"
 DEFAULT_SQLITE_FILE = "charter.db"
+DEFAULT_HANDLER_THREADS = 8
 
 
 def _int(env: dict, name: str, default: int) -> int:
@@ -29,6 +30,13 @@ class Settings:
     port: int = 8080
     workers: int = 1
     specs: tuple[str, ...] = field(default_factory=tuple)
+    threads: int | None = None  # CHARTER_HANDLER_THREADS; None: chosen by the store
+
+    def handler_threads(self, store) -> int:
+        """Threads that run handlers: none (on the event loop) for a store that never blocks."""
+        if self.threads is not None:
+            return self.threads
+        return 0 if getattr(store, "never_blocks", False) else DEFAULT_HANDLER_THREADS
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -43,4 +51,5 @@ class Settings:
             port=_int(env, "CHARTER_PORT", 8080),
             workers=_int(env, "CHARTER_WORKERS", 1),
             specs=tuple(s.strip() for s in specs),
+            threads=_int(env, "CHARTER_HANDLER_THREADS", -1) if env.get("CHARTER_HANDLER_THREADS") else None,
         )

@@ -1,13 +1,16 @@
-"""Requests no operation matches: 404, or 405 naming the methods the spec documents for the path.
+"""Requests no operation matches: the OpenAPI document and Swagger UI, else 404 or 405.
 
-Connexion's router passes an unmatched request on to Flask, whose own router can disagree (a
-newline in a segment, `//` or a trailing slash) and call a view without Connexion's context.
-Answering here, right after Connexion's router, keeps every such request in the error shape.
+Right after Connexion's router, a request that matched no operation goes to Connexion's Swagger UI
+app (`/openapi.json`, `/docs`); what that does not serve answers 404, or 405 naming the methods the
+spec documents for the path, in the error shape. Routed requests skip both, so the documentation
+routes cost an API call nothing.
 """
 from __future__ import annotations
 
 import re
 
+from connexion.middleware.abstract import SpecMiddleware
+from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from starlette.exceptions import HTTPException
 
 from charter.specs import HTTP_METHODS
@@ -30,17 +33,28 @@ class RouteTable:
         return sorted(found)
 
 
-class UnroutedMiddleware:
+class UnroutedMiddleware(SpecMiddleware):
     def __init__(self, app, table: RouteTable):
         self.app = app
         self.table = table
+        self.documents = SwaggerUIMiddleware(self._not_routed)
+
+    def add_api(self, specification, **kwargs) -> None:
+        self.documents.add_api(specification, **kwargs)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":
             routing = (scope.get("extensions") or {}).get("connexion_routing") or {}
             if routing.get("operation_id") is None:
-                allowed = self.table.methods(scope["path"])
-                if allowed:
-                    raise HTTPException(405)  # charter.errors names the Allow header
-                raise HTTPException(404, f"no operation at {scope['path']}")
+                await self.documents(scope, receive, send)
+                return
         await self.app(scope, receive, send)
+
+    async def _not_routed(self, scope, receive, send):
+        allowed = self.table.methods(scope["path"])
+        if scope["method"] in allowed:
+            # The path fits a template but the router's typed segment (an integer, say) refused it.
+            raise HTTPException(400, f"a path parameter of {scope['path']} does not have the type the spec gives it")
+        if allowed:
+            raise HTTPException(405)  # charter.errors names the Allow header
+        raise HTTPException(404, f"no operation at {scope['path']}")

@@ -202,6 +202,8 @@ class _Session:
 
 
 class MemoryStore:
+    never_blocks = True  # every call is a few dict operations under one lock: handlers run inline
+
     def __init__(self):
         self._state = _State()
         self._lock = threading.RLock()

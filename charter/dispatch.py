@@ -1,0 +1,185 @@
+"""The innermost ASGI app: call the handler an operationId names and write its answer.
+
+Connexion resolves every operationId to its function at start-up; this app replaces the Flask
+(WSGI, a2wsgi thread hand-off) and Starlette decorator layers with one call per request:
+
+- arguments come from what charter.validation already parsed (path, query, body), mapped to the
+  handler's parameters by Connexion's own rules (`get_arguments`), so handlers keep their shape;
+- the handler runs on the event loop when the store never blocks (the memory store), and on a
+  small thread pool when it does (SQLite, PostgreSQL), with the request's context variables;
+- the answer (a dict, a `(body, status)` or `(body, status, headers)` tuple, or NoContent) is
+  written as JSON with orjson.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import json
+import typing as t
+from concurrent.futures import ThreadPoolExecutor
+
+import orjson
+from connexion.apps.asynchronous import AsyncApi, AsyncASGIApp
+from connexion.datastructures import NoContent
+from connexion.decorators.parameter import get_arguments, sanitized, unwrap_decorators
+from connexion.lifecycle import ConnexionResponse
+from connexion.utils import inspect_function_arguments
+from starlette.responses import Response as StarletteResponse
+
+from charter.validation import parsed
+
+_JSON = b"application/json"
+
+
+class Runner:
+    """Where handlers run: inline on the loop (threads=0) or on a pool of `threads` threads."""
+
+    def __init__(self, threads: int):
+        self.threads = threads
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="handler") if threads else None
+
+    async def call(self, fn, kwargs: dict):
+        if self._pool is None:
+            return fn(**kwargs)
+        ctx = contextvars.copy_context()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, functools.partial(ctx.run, fn, **kwargs))
+
+
+class HandlerOperation:
+    def __init__(self, operation, runner: Runner):
+        self._operation = operation
+        self._fn = operation.function
+        self._runner = runner
+        self.operation_id = operation.operation_id
+        self._arguments, self._has_kwargs = inspect_function_arguments(unwrap_decorators(self._fn))
+        self._body_defined = operation.is_request_body_defined
+        produces = list(operation.produces or ["application/json"])
+        json_types = [m for m in produces if _is_json(m)]
+        self._json = bool(json_types)
+        self._media = (json_types or produces)[0].encode("latin-1")
+
+    def _kwargs(self, scope, found: dict, raw_body) -> dict:
+        kwargs = get_arguments(
+            self._operation,
+            path_params=found.get("path") or {},
+            query_params=found.get("query") or {},
+            body=found["body"] if "body" in found else raw_body,
+            files={},
+            arguments=self._arguments,
+            has_kwargs=self._has_kwargs,
+            sanitize=sanitized,
+            content_type="application/json",
+        )
+        context = scope["extensions"].get("connexion_context")
+        if context:
+            for key, value in context.items():
+                if self._has_kwargs or key in self._arguments:
+                    kwargs[key] = value
+        return kwargs
+
+    async def __call__(self, scope, receive, send):
+        found = parsed(scope)
+        raw_body = None
+        if self._body_defined and "body" not in found:
+            raw_body = await _read_body(receive) or None
+        result = await self._runner.call(self._fn, self._kwargs(scope, found, raw_body))
+        if isinstance(result, (StarletteResponse, ConnexionResponse)):
+            await _send_framework(result, scope, receive, send)
+            return
+        status, headers, body = self._render(result)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def _render(self, result) -> tuple[int, list, bytes]:
+        data, status, extra = _unpack(result)
+        headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in extra.items()]
+        if data is None or data is NoContent:
+            body = b""
+            status = status or 204
+        else:
+            status = status or 200
+            if isinstance(data, bytes):
+                body = data
+            elif self._json:
+                body = _dumps(data)
+            else:
+                body = str(data).encode()
+            if not any(k == b"content-type" for k, _ in headers):
+                headers.append((b"content-type", self._media))
+        headers.append((b"content-length", str(len(body)).encode()))
+        return status, headers, body
+
+
+def _dumps(data) -> bytes:
+    try:
+        return orjson.dumps(data)
+    except TypeError:  # an integer beyond 64 bits, which JSON allows and orjson does not write
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _is_json(media_type: str) -> bool:
+    base = media_type.split(";")[0].strip().lower()
+    return base == "application/json" or base.endswith("+json")
+
+
+def _unpack(result) -> tuple[t.Any, int | None, dict]:
+    """A handler's return value as (data, status or None, headers), as Connexion reads it."""
+    if not isinstance(result, tuple):
+        return result, None, {}
+    if len(result) == 3:
+        data, status, headers = result
+        return data, int(status), dict(headers or {})
+    if len(result) == 2:
+        data, second = result
+        if isinstance(second, int):
+            return data, second, {}
+        return data, None, dict(second or {})
+    return result[0], None, {}
+
+
+async def _read_body(receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+async def _send_framework(response, scope, receive, send) -> None:
+    if isinstance(response, ConnexionResponse):
+        body = response.body
+        if not isinstance(body, (bytes, str)) and body is not None:
+            body = json.dumps(body)
+        response = StarletteResponse(
+            content=body, status_code=response.status_code,
+            media_type=response.mimetype or response.content_type, headers=response.headers,
+        )
+    await response(scope, receive, send)
+
+
+class HandlerApi(AsyncApi):
+    def __init__(self, *args, runner: Runner, **kwargs):
+        self._runner = runner
+        super().__init__(*args, **kwargs)
+
+    def make_operation(self, operation):
+        return HandlerOperation(operation, self._runner)
+
+
+class HandlerApp(AsyncASGIApp):
+    """Connexion's routed app, its operations being HandlerOperations."""
+
+    api_cls = HandlerApi
+
+    def __init__(self, runner: Runner):
+        self._runner = runner
+        super().__init__()
+
+    def add_api(self, *args, **kwargs):
+        return super().add_api(*args, runner=self._runner, **kwargs)

@@ -1,0 +1,183 @@
+"""Request validation with everything Connexion would rebuild per request built once per operation.
+
+Connexion's RequestValidationMiddleware makes a URI parser, a parameter validator, a deep copy of
+every parameter schema, a Draft 4 validator per parameter and a body validator for every request.
+The rules are the spec's and the validator classes are Connexion's; only their construction moves
+to start-up. What validation parses (the resolved path and query parameters, the JSON body) is
+left in the scope for charter.dispatch, so a request is parsed once.
+"""
+from __future__ import annotations
+
+import json
+import typing as t
+
+from connexion.exceptions import BadRequestProblem
+from connexion.json_schema import Draft4RequestValidator
+from connexion.lifecycle import ConnexionRequest
+from connexion.middleware.request_validation import (
+    RequestValidationAPI,
+    RequestValidationMiddleware,
+    RequestValidationOperation,
+)
+from connexion.utils import extract_content_type, is_nullable, split_content_type
+from connexion.validators import JSONRequestBodyValidator, ParameterValidator
+from jsonschema import Draft4Validator, ValidationError
+
+PARSED = "charter_parsed"  # scope["extensions"][PARSED]: {"path", "query", "body"}
+
+
+def parsed(scope) -> dict:
+    """What validation left for the handler call (empty when it did not run)."""
+    return scope["extensions"].get(PARSED) or {}
+
+
+class _Parameters(ParameterValidator):
+    """Connexion's parameter rules, with one compiled validator per parameter."""
+
+    def __init__(self, parameters, **kwargs):
+        super().__init__(parameters, **kwargs)
+        self._compiled = {
+            id(p): Draft4Validator(p.get("schema", p), format_checker=Draft4Validator.FORMAT_CHECKER)
+            for p in parameters
+        }
+
+    def validate_parameter(self, parameter_type, value, param, param_name=None):
+        if is_nullable(param) and value is None:
+            return None
+        if value is not None:
+            try:
+                self._compiled[id(param)].validate(value)
+            except ValidationError as exc:
+                return str(exc)
+            return None
+        if param.get("required"):
+            return f"Missing {parameter_type} parameter '{param['name']}'"
+        return None
+
+    def validate_query_parameter(self, param, request):
+        return self.validate_parameter("query", request.query_params.get(param["name"]), param)
+
+    def validate_path_parameter(self, param, request):
+        return self.validate_parameter("path", request.path_params.get(param["name"].replace("-", "_")), param)
+
+    def validate_header_parameter(self, param, request):
+        return self.validate_parameter("header", request.headers.get(param["name"]), param)
+
+    def validate_cookie_parameter(self, param, request):
+        return self.validate_parameter("cookie", request.cookies.get(param["name"]), param)
+
+
+class _JsonBody(JSONRequestBodyValidator):
+    """Connexion's JSON body rules with the Draft 4 validator compiled once."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._compiled = Draft4RequestValidator(self._schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+
+    @property
+    def _validator(self):
+        return self._compiled
+
+    def check(self, raw: bytes, encoding: str):
+        """Parse and validate a whole body; returns the parsed value (None for an empty body)."""
+        if not raw:
+            body = self._schema.get("default")
+            if body is None and self._required:
+                raise BadRequestProblem("RequestBody is required")
+            if body is None:
+                return None
+            body = json.loads(json.dumps(body))  # a fresh copy of the spec's default
+        else:
+            try:
+                body = json.loads(raw.decode(encoding))
+            except (UnicodeDecodeError, LookupError):
+                raise BadRequestProblem(detail=f"request body is not valid {encoding}") from None
+            except json.JSONDecodeError as exc:
+                raise BadRequestProblem(detail=str(exc)) from None
+        if not (body is None and self._nullable):
+            self._validate(body)
+        return body
+
+
+class CachedValidationOperation(RequestValidationOperation):
+    def __init__(self, next_app, *, operation, strict_validation=False, validator_map=None):
+        super().__init__(next_app, operation=operation, strict_validation=strict_validation,
+                         validator_map=validator_map)
+        self._uri_parser = operation._uri_parser_class(operation.parameters, operation.body_definition())
+        self._parameters = _Parameters(
+            operation.parameters, uri_parser=self._uri_parser,
+            strict_validation=strict_validation, security_query_params=self.security_query_params,
+        )
+        self._has_parameters = bool(operation.parameters)
+        self._bodies: dict[tuple[str, str], _JsonBody | None] = {}
+
+    def _body_validator(self, mime_type: str, encoding: str) -> _JsonBody | None:
+        slot = (mime_type, encoding)
+        if slot not in self._bodies:
+            schema = self._operation.body_schema(mime_type)
+            validator = None
+            if schema and (mime_type == "application/json" or mime_type.endswith("+json")):
+                validator = _JsonBody(
+                    schema=schema,
+                    required=self._operation.request_body.get("required", False),
+                    nullable=is_nullable(self._operation.body_definition(mime_type)),
+                    encoding=encoding,
+                    strict_validation=self.strict_validation,
+                )
+            self._bodies[slot] = validator
+        return self._bodies[slot]
+
+    async def __call__(self, scope, receive, send):
+        found: dict[str, t.Any] = {}
+        if self._has_parameters:
+            request = ConnexionRequest(scope, uri_parser=self._uri_parser)
+            self._parameters.validate_request(request)
+            found["path"] = request.path_params
+            found["query"] = request.query_params
+        if self._operation.request_body:
+            content_type = extract_content_type(scope["headers"])
+            mime_type, encoding = split_content_type(content_type)
+            if mime_type is None:
+                mime_type = (self._operation.consumes or ["application/octet-stream"])[0]
+            self.validate_mime_type(mime_type)
+            validator = self._body_validator(mime_type.lower(), encoding or "utf-8")
+            if validator is not None:
+                raw, receive = await _read_all(receive)
+                found["body"] = validator.check(raw, encoding or "utf-8")
+        scope["extensions"][PARSED] = found
+        await self.next_app(scope, receive, send)
+
+
+async def _read_all(receive):
+    """The whole request body, and a receive channel that replays it."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    raw = b"".join(chunks)
+    sent = False
+
+    async def replay():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+        return await receive()
+
+    return raw, replay
+
+
+class CachedValidationAPI(RequestValidationAPI):
+    def make_operation(self, operation):
+        return CachedValidationOperation(
+            self.next_app, operation=operation,
+            strict_validation=self.strict_validation, validator_map=self.validator_map,
+        )
+
+
+class CachedRequestValidationMiddleware(RequestValidationMiddleware):
+    api_cls = CachedValidationAPI

@@ -1,0 +1,164 @@
+"""Charter's handler app (charter.dispatch) through the real app, on a spec of its own.
+
+The operations below are bound to the functions of this module; they cover what handlers may
+return, how arguments reach them, and where they run: on the event loop for a store that never
+blocks, on the handler threads otherwise, with the request's context either way.
+"""
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import httpx
+import pytest
+import yaml
+from connexion import NoContent
+
+from charter import runtime
+from charter.app import create_app
+from charter.config import Settings
+from charter.dispatch import Runner
+from store.memory import MemoryStore
+from tools.server import running
+
+HERE = "tests.api.test_dispatch"
+
+SPEC = {
+    "openapi": "3.0.3",
+    "info": {"title": "dispatch", "version": "1"},
+    "paths": {
+        "/healthz": {"get": {"operationId": f"{HERE}.healthz", "responses": {"200": {"description": "ok"}}}},
+        "/items/{item_id}": {
+            "post": {
+                "operationId": f"{HERE}.echo",
+                "parameters": [
+                    {"in": "path", "name": "item_id", "required": True, "schema": {"type": "integer"}},
+                    {"in": "query", "name": "limit", "schema": {"type": "integer", "default": 7}},
+                ],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["name"], "properties": {"name": {"type": "string"}},
+                }}}},
+                "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}}},
+            },
+        },
+        "/created": {"get": {"operationId": f"{HERE}.created", "responses": {"201": {"description": "ok"}}}},
+        "/nothing": {"delete": {"operationId": f"{HERE}.nothing", "responses": {"204": {"description": "gone"}}}},
+        "/big": {"get": {"operationId": f"{HERE}.big", "responses": {"200": {"description": "ok"}}}},
+        "/where": {"get": {"operationId": f"{HERE}.where", "responses": {"200": {"description": "ok"}}}},
+        "/slow": {"get": {"operationId": f"{HERE}.slow", "responses": {"200": {"description": "ok"}}}},
+    },
+}
+
+
+def healthz():
+    return {"status": "ok"}
+
+
+def echo(item_id, body, limit):
+    return {"item_id": item_id, "limit": limit, "body": body}
+
+
+def created():
+    return {"made": True}, 201, {"Location": "/items/1"}
+
+
+def nothing():
+    return NoContent, 204
+
+
+def big():
+    return {"n": 2**70}
+
+
+def where():
+    return {"thread": threading.current_thread().name, "request_id": runtime.caller().request_id}
+
+
+def slow():
+    time.sleep(0.5)
+    return {"slept": True}
+
+
+@pytest.fixture
+def spec_file(tmp_path):
+    path = tmp_path / "dispatch.yaml"
+    path.write_text(yaml.safe_dump(SPEC))
+    return path
+
+
+def _app(spec_file, threads: int):
+    settings = Settings(database_url="memory://", threads=threads)
+    return create_app([str(spec_file)], settings=settings, store=MemoryStore())
+
+
+def test_arguments_are_coerced_and_defaulted(spec_file):
+    with _app(spec_file, 0).test_client() as c:
+        r = c.post("/items/42", json={"name": "x"})
+        assert r.status_code == 200
+        assert r.json() == {"item_id": 42, "limit": 7, "body": {"name": "x"}}
+        assert c.post("/items/42?limit=3", json={"name": "x"}).json()["limit"] == 3
+        assert c.post("/items/nope", json={"name": "x"}).status_code == 400
+        assert c.post("/items/42", json={}).status_code == 400
+
+
+def test_answers_in_every_shape(spec_file):
+    with _app(spec_file, 0).test_client() as c:
+        r = c.get("/created")
+        assert (r.status_code, r.json(), r.headers["location"]) == (201, {"made": True}, "/items/1")
+        assert r.headers["content-type"] == "application/json"
+        r = c.delete("/nothing")
+        assert (r.status_code, r.content) == (204, b"")
+        assert "content-type" not in r.headers
+        r = c.get("/big")  # JSON allows integers beyond 64 bits
+        assert r.status_code == 200 and r.json() == {"n": 2**70}
+
+
+@pytest.mark.parametrize("threads", [0, 2])
+def test_handlers_run_where_the_store_allows_with_the_request_context(spec_file, threads):
+    with _app(spec_file, threads).test_client() as c:
+        r = c.get("/where", headers={"x-request-id": "ctx-1"})
+    assert r.json()["request_id"] == "ctx-1"
+    assert r.json()["thread"].startswith("handler") == bool(threads)
+
+
+def test_the_store_decides_by_default():
+    assert Settings(database_url="memory://").handler_threads(MemoryStore()) == 0
+    assert Settings(database_url="sqlite:///x.db").handler_threads(object()) > 0
+    assert Settings(database_url="memory://", threads=3).handler_threads(MemoryStore()) == 3
+
+
+def test_a_slow_handler_on_threads_does_not_hold_up_others(spec_file):
+    async def race(base):
+        async with httpx.AsyncClient(base_url=base, timeout=10) as c:
+            slow_call = asyncio.create_task(c.get("/slow"))
+            await asyncio.sleep(0.1)
+            started = time.perf_counter()
+            quick = await c.get("/healthz")
+            quick_s = time.perf_counter() - started
+            assert (await slow_call).json() == {"slept": True}
+            return quick.status_code, quick_s
+
+    with running(_app(spec_file, 2)) as base:
+        status, seconds = asyncio.run(race(base))
+    assert status == 200 and seconds < 0.3
+
+
+def test_runner_keeps_context_on_threads():
+    runner = Runner(1)
+    seen = {}
+
+    def handler(x):
+        seen["caller"] = runtime.caller().request_id
+        seen["thread"] = threading.current_thread().name
+        return x * 2
+
+    async def go():
+        tokens = runtime.bind(None, runtime.Caller("rid-7", None, None))
+        try:
+            return await runner.call(handler, {"x": 21})
+        finally:
+            runtime.reset(tokens)
+
+    assert asyncio.run(go()) == 42
+    assert seen == {"caller": "rid-7", "thread": "handler_0"}
