@@ -12,17 +12,15 @@ from store.sql.tables import audit_events
 
 DRAFT_FIELDS = tuple(f.name for f in dataclasses.fields(AuditDraft))
 EVENT_FIELDS = tuple(c.name for c in audit_events.columns)
+_APPEND = sa.insert(audit_events).returning(audit_events.c.id)
 
 
 class SqlAudit(Repo):
     def append(self, draft: AuditDraft) -> AuditEvent:
         self._write()
-        if draft.tenant_id is not None:
-            self._require_tenant(draft.tenant_id)
         values = {name: getattr(draft, name) for name in DRAFT_FIELDS}
         values["created_at"] = utcnow()
-        statement = sa.insert(audit_events).values(values).returning(audit_events.c.id)
-        event_id = self._run(statement).scalar_one()
+        event_id = self._insert_owned(_APPEND, values).scalar_one()
         return AuditEvent(**copy.deepcopy(values), id=event_id)
 
     def query(self, query: AuditQuery) -> list[AuditEvent]:

@@ -1,14 +1,13 @@
 """What every SQL repository shares: one connection, the dialect, the read/write guard, errors."""
 from __future__ import annotations
 
-from uuid import UUID
+import functools
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from store.errors import Conflict, MissingReference, Unavailable
-from store.sql.tables import tenants
 
 UNREACHABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
 
@@ -27,35 +26,52 @@ class Repo:
         if not self.writable:
             raise RuntimeError("write attempted in a read session")
 
-    def _run(self, statement):
-        """Execute; a connection lost mid-transaction surfaces as Unavailable."""
+    def _run(self, statement, params: dict | None = None):
+        """Execute; a connection lost mid-transaction surfaces as Unavailable. Statements on hot
+        paths are built once with bind parameters and given `params` here: building a statement
+        and its cache key costs more than the round trip it makes."""
         try:
-            return self.conn.execute(statement)
+            return self.conn.execute(statement, params)
         except sa.exc.DBAPIError as exc:
             if exc.connection_invalidated:
                 raise unavailable(exc) from exc
             raise
 
-    def _insert(self, table: sa.Table):
-        """INSERT … ON CONFLICT DO NOTHING: a unique clash returns no row instead of aborting the
-        transaction (PostgreSQL) so the caller can raise Conflict and the session stays usable."""
-        dialect = postgresql if self.pg else sqlite
-        return dialect.insert(table).on_conflict_do_nothing()
+    def _insert(self, table: sa.Table, key_column) -> sa.Insert:
+        """INSERT … ON CONFLICT DO NOTHING RETURNING key_column, built once per dialect: a unique
+        clash returns no row instead of aborting the transaction (PostgreSQL), so the caller can
+        raise Conflict and the session stays usable. Run it with the row as `params`."""
+        return _insert_ignoring_conflicts(self.pg, table, key_column)
 
     def _add_owned(self, table: sa.Table, record, fields, key_column, clash: str) -> None:
-        """Insert a row that belongs to a tenant; Conflict(clash) when its key is taken."""
+        """Insert a row that belongs to a tenant; Conflict(clash) when its key is taken,
+        MissingReference when the tenant does not exist."""
         self._write()
-        self._require_tenant(record.tenant_id)
         values = {name: getattr(record, name) for name in fields}
-        if self._run(self._insert(table).values(values).returning(key_column)).first() is None:
+        if self._insert_owned(self._insert(table, key_column), values).first() is None:
             raise Conflict(clash)
 
-    def _require_tenant(self, tenant_id: UUID) -> None:
-        """MissingReference unless the tenant exists. On PostgreSQL the row is locked FOR KEY SHARE
-        until commit, so a concurrent delete cannot pull it away before our insert (SQLite writers
-        are serialised by BEGIN IMMEDIATE already)."""
-        query = sa.select(tenants.c.id).where(tenants.c.id == tenant_id)
-        if self.pg:
-            query = query.with_for_update(read=True, key_share=True)
-        if self._run(query).first() is None:
-            raise MissingReference("tenant")
+    def _insert_owned(self, statement, params: dict):
+        """Run an INSERT whose tenant_id must name a tenant. The foreign key checks it in the same
+        round trip (on PostgreSQL it also locks the tenant row FOR KEY SHARE until commit, so a
+        concurrent delete cannot pull it away); its violation becomes MissingReference. The
+        transaction is then unusable on PostgreSQL, and the caller's error ends it."""
+        try:
+            return self._run(statement, params)
+        except sa.exc.IntegrityError as exc:
+            if _foreign_key_violation(exc):
+                raise MissingReference("tenant") from None
+            raise
+
+
+@functools.lru_cache(maxsize=None)
+def _insert_ignoring_conflicts(pg: bool, table: sa.Table, key_column) -> sa.Insert:
+    dialect = postgresql if pg else sqlite
+    return dialect.insert(table).on_conflict_do_nothing().returning(key_column)
+
+
+def _foreign_key_violation(exc: sa.exc.IntegrityError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate == "23503"
+    return "FOREIGN KEY constraint failed" in str(exc.orig)

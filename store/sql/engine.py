@@ -1,6 +1,8 @@
 """Database URLs and engines: psycopg 3 for PostgreSQL, WAL and explicit transactions for SQLite."""
 from __future__ import annotations
 
+import time
+
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
@@ -9,6 +11,9 @@ from sqlalchemy.engine import URL, Engine, make_url
 WRITE = "charter_write"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 PG_CONNECT_TIMEOUT_S = 5
+# A pooled connection idle longer than this is pinged before use; a busy one is not: the ping is a
+# round trip, and under load it would be one on every request.
+IDLE_PING_S = 10.0
 
 
 def normalise_url(url: str | URL) -> URL:
@@ -30,20 +35,48 @@ def normalise_url(url: str | URL) -> URL:
     return parsed
 
 
-def make_engine(url: str | URL) -> Engine:
+def make_engine(url: str | URL, *, autocommit: bool = False) -> Engine:
+    """An engine with its own pool. `autocommit` (PostgreSQL only) is for read sessions: each
+    statement is its own transaction, as under READ COMMITTED each statement of a transaction
+    sees its own snapshot anyway, and no BEGIN or ROLLBACK round trip is spent."""
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed)
     connect_args = {}
     if "connect_timeout" not in parsed.query:
         connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
-    return sa.create_engine(
+    engine = sa.create_engine(
         parsed,
         pool_size=10,
         max_overflow=10,
-        pool_pre_ping=True,
         connect_args=connect_args,
+        isolation_level="AUTOCOMMIT" if autocommit else "READ COMMITTED",
     )
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection before use only when it sat idle for IDLE_PING_S or more. A dead
+    one is replaced before the request sees it (the pool retries the checkout); a connection lost
+    while in use surfaces as Unavailable, and the pool then renews all the older ones."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection, record, _proxy):
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < IDLE_PING_S:
+            return
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            if not dbapi_connection.autocommit:
+                dbapi_connection.rollback()
+        except Exception as exc:
+            raise sa.exc.DisconnectionError(str(exc)) from exc
 
 
 def _sqlite_engine(url: URL) -> Engine:

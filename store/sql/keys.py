@@ -12,6 +12,16 @@ from store.sql.tables import api_keys, tenants
 
 KEY_FIELDS = tuple(c.name for c in api_keys.columns)
 
+_BY_ID = sa.select(api_keys).where(api_keys.c.id == sa.bindparam("id"))
+_BY_PREFIX = (
+    sa.select(api_keys, tenants.c.status.label("tenant_status"))
+    .join(tenants, tenants.c.id == api_keys.c.tenant_id)
+    .where(api_keys.c.prefix == sa.bindparam("prefix"))
+)
+_TOUCH = sa.update(api_keys).where(api_keys.c.id == sa.bindparam("key_id")).values(
+    last_used_at=sa.bindparam("at", type_=api_keys.c.last_used_at.type)
+)
+
 
 def _key(mapping) -> ApiKey:
     return ApiKey(**{name: mapping[name] for name in KEY_FIELDS})
@@ -27,7 +37,7 @@ class SqlApiKeys(Repo):
         self._add_owned(api_keys, key, KEY_FIELDS, api_keys.c.id, "id")
 
     def get(self, key_id: UUID) -> ApiKey | None:
-        row = self._run(sa.select(api_keys).where(api_keys.c.id == key_id)).first()
+        row = self._run(_BY_ID, {"id": key_id}).first()
         return _key(row._mapping) if row else None
 
     def list(self, tenant_id: UUID) -> list[ApiKey]:
@@ -35,12 +45,7 @@ class SqlApiKeys(Repo):
         return sorted((_key(r._mapping) for r in rows), key=_order)
 
     def by_prefix(self, prefix: str) -> list[tuple[ApiKey, str]]:
-        query = (
-            sa.select(api_keys, tenants.c.status.label("tenant_status"))
-            .join(tenants, tenants.c.id == api_keys.c.tenant_id)
-            .where(api_keys.c.prefix == prefix)
-        )
-        found = [(_key(r._mapping), r.tenant_status) for r in self._run(query)]
+        found = [(_key(r._mapping), r.tenant_status) for r in self._run(_BY_PREFIX, {"prefix": prefix})]
         return sorted(found, key=lambda pair: _order(pair[0]))
 
     def revoke(self, key_id: UUID, at: datetime) -> bool:
@@ -54,4 +59,4 @@ class SqlApiKeys(Repo):
 
     def touch(self, key_id: UUID, at: datetime) -> None:
         self._write()
-        self._run(sa.update(api_keys).where(api_keys.c.id == key_id).values(last_used_at=at))
+        self._run(_TOUCH, {"key_id": key_id, "at": at})

@@ -30,6 +30,9 @@ class SqlStore:
     def __init__(self, url: str):
         self.url = normalise_url(url)
         self.engine = make_engine(self.url)
+        # PostgreSQL reads go through a pool of autocommit connections (see make_engine); SQLite
+        # reads keep their transaction, which under WAL gives them one snapshot for all statements.
+        self._reader = self.engine if self.dialect == "sqlite" else make_engine(self.url, autocommit=True)
 
     @property
     def dialect(self) -> str:
@@ -71,7 +74,7 @@ class SqlStore:
 
     def _begin(self, write: bool) -> Connection:
         try:
-            conn = self.engine.connect()
+            conn = (self.engine if write else self._reader).connect()
         except UNREACHABLE as exc:
             raise unavailable(exc) from exc
         try:
@@ -95,6 +98,7 @@ class SqlStore:
 
     def close(self) -> None:
         self.engine.dispose()
+        self._reader.dispose()
 
     def truncate_all(self) -> None:
         """Empty every table (not alembic_version) and restart the audit ids. For tests."""

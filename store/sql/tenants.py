@@ -15,6 +15,10 @@ TENANT_FIELDS = tuple(c.name for c in tenants.columns)
 TENANT_MUTABLE = tuple(f for f in TENANT_FIELDS if f not in ("id", "slug", "created_at"))
 ENTITLEMENT_FIELDS = tuple(c.name for c in entitlements.columns)
 
+_BY_ID = sa.select(tenants).where(tenants.c.id == sa.bindparam("id"))
+_BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
+_BY_SLUG = sa.select(tenants).where(tenants.c.slug == sa.bindparam("slug"))
+
 
 def _tenant(row) -> Tenant:
     return Tenant(**row._mapping)
@@ -28,11 +32,11 @@ class SqlTenants(Repo):
     def add(self, tenant: Tenant) -> None:
         self._write()
         values = {name: getattr(tenant, name) for name in TENANT_FIELDS}
-        statement = self._insert(tenants).values(values).returning(tenants.c.id)
+        statement = self._insert(tenants, tenants.c.id)
         # A clash leaves no row: name it. Should the clashing row vanish before we look (deleted
         # by a concurrent transaction), try the insert again.
         for _ in range(3):
-            if self._run(statement).first() is not None:
+            if self._run(statement, values).first() is not None:
                 return
             if self._exists(tenants.c.slug == tenant.slug):
                 raise Conflict("slug")
@@ -41,14 +45,13 @@ class SqlTenants(Repo):
         raise Conflict("slug")
 
     def get(self, tenant_id: UUID, *, for_update: bool = False) -> Tenant | None:
-        query = sa.select(tenants).where(tenants.c.id == tenant_id)
-        if for_update and self.pg:  # SQLite: BEGIN IMMEDIATE serialises writers already
-            query = query.with_for_update()
-        row = self._run(query).first()
+        # SQLite: BEGIN IMMEDIATE serialises writers already
+        query = _BY_ID_FOR_UPDATE if for_update and self.pg else _BY_ID
+        row = self._run(query, {"id": tenant_id}).first()
         return _tenant(row) if row else None
 
     def get_by_slug(self, slug: str) -> Tenant | None:
-        row = self._run(sa.select(tenants).where(tenants.c.slug == slug)).first()
+        row = self._run(_BY_SLUG, {"slug": slug}).first()
         return _tenant(row) if row else None
 
     def save(self, tenant: Tenant) -> None:

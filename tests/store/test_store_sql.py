@@ -159,7 +159,40 @@ def test_postgres_pool_settings(pg_url):
         assert store.engine.url.drivername == "postgresql+psycopg"
         assert isinstance(store.engine.pool, sa.pool.QueuePool)
         assert store.engine.pool.size() == 10
-        assert store.engine.pool._pre_ping is True
+    finally:
+        store.close()
+
+
+def test_postgres_reads_spend_no_transaction(pg_url):
+    """Each statement of a read session is its own transaction (no BEGIN/ROLLBACK round trips);
+    a write session is one transaction."""
+    store = SqlStore(pg_url)
+    try:
+        with store.read() as s:
+            first = s.connection.exec_driver_sql("SELECT now()").scalar_one()
+            time.sleep(0.01)
+            assert s.connection.exec_driver_sql("SELECT now()").scalar_one() > first
+        with store.write() as s:
+            first = s.connection.exec_driver_sql("SELECT now()").scalar_one()
+            time.sleep(0.01)
+            assert s.connection.exec_driver_sql("SELECT now()").scalar_one() == first
+    finally:
+        store.close()
+
+
+def test_postgres_connection_killed_while_idle_is_replaced(pg_url, monkeypatch, make):
+    import store.sql.engine as engine_module
+
+    store = SqlStore(pg_url)
+    try:
+        with store.read() as s:
+            pid = s.connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        with make_engine(pg_url).connect() as admin:
+            admin.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+            admin.commit()
+        monkeypatch.setattr(engine_module, "IDLE_PING_S", 0.0)  # it counts as idle now
+        with store.read() as s:
+            assert s.connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() != pid
     finally:
         store.close()
 
