@@ -23,7 +23,7 @@ from collections import OrderedDict
 from argon2.low_level import Type, hash_secret_raw
 
 PREFIX = "bp_"
-_PLAINTEXT = re.compile(r"^bp_[A-Za-z0-9_-]{22}$")
+_PLAINTEXT = re.compile(r"bp_[A-Za-z0-9_-]{22}")
 TIME_COST, MEMORY_KIB, LANES, HASH_LEN, SALT_LEN = 1, 64 * 1024, 4, 32, 16
 SCHEME = "argon2id"
 
@@ -39,7 +39,7 @@ def display_prefix(plaintext: str) -> str:
 
 
 def well_formed(plaintext: str) -> bool:
-    return bool(_PLAINTEXT.match(plaintext))
+    return bool(_PLAINTEXT.fullmatch(plaintext))
 
 
 def _argon2(secret: str, salt: bytes) -> bytes:

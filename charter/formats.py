@@ -1,14 +1,20 @@
-"""String formats the specs use, checked strictly at the edge.
+"""String formats and patterns the specs use, checked strictly at the edge.
 
 Connexion validates with Draft 4, which knows neither `uuid` nor `date`, and does not bound
 `int64`. A value the store cannot hold must be a 400 here, never a 500 later.
+
+`pattern` is an ECMA-262 regular expression, whose `$` matches only at the end of the text;
+Python's `$` also matches before a final newline, which would let "acme\n" pass a slug pattern.
+Patterns are run with such anchors as `\Z`.
 """
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, datetime, timezone
 
-from jsonschema import Draft4Validator
+from connexion.json_schema import Draft4RequestValidator, Draft4ResponseValidator
+from jsonschema import Draft4Validator, ValidationError
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -69,7 +75,39 @@ def is_int64(value) -> bool:
     return not isinstance(value, int) or INT64[0] <= value <= INT64[1]
 
 
+@functools.lru_cache(maxsize=1024)
+def ecma_pattern(pattern: str) -> re.Pattern:
+    """Compile a JSON Schema pattern with each `$` anchor (outside a character class) as `\Z`."""
+    out, i, in_class = [], 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            if pattern[i + 1:i + 2] == "]":  # a leading "]" is a member, not the end
+                out.append("[]")
+                i += 2
+                continue
+        elif ch == "$":
+            ch = r"\Z"
+        out.append(ch)
+        i += 1
+    return re.compile("".join(out))
+
+
+def _pattern(validator, pattern, instance, schema):
+    if validator.is_type(instance, "string") and not ecma_pattern(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
 def install() -> None:
     checker = Draft4Validator.FORMAT_CHECKER
     for name, func in (("uuid", is_uuid), ("date", is_date), ("date-time", is_date_time), ("int64", is_int64)):
         checker.checkers[name] = (func, ())
+    for cls in (Draft4Validator, Draft4RequestValidator, Draft4ResponseValidator):
+        cls.VALIDATORS["pattern"] = _pattern

@@ -47,6 +47,10 @@ def serve(settings: Settings) -> int:
             self.cfg.set("worker_class", WORKER_CLASS)
             self.cfg.set("accesslog", None)
             self.cfg.set("graceful_timeout", 10)
+            if "control_socket_disable" in self.cfg.settings:
+                # gunicorn 27's control socket has one default path per user: a second
+                # `charter serve` on the host would take over the first one's.
+                self.cfg.set("control_socket_disable", True)
 
         def load(self):
             from charter import logs

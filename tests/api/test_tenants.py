@@ -44,6 +44,7 @@ def test_create_validation_errors(client):
         {"slug": "ok-slug", "name": "x" * 256},
         {"slug": "ok-slug", "name": "x", "kind": "partner"},
         {"slug": "ok-slug", "name": 7},
+        {"slug": "ok-slug\n", "name": "x"},  # `$` ends the text, as in ECMA-262
     ):
         assert_error(client.post("/v1/tenants", json=body), 400, "invalid_input")
     assert_error(client.post("/v1/tenants", content=b"[1,", headers={"content-type": "application/json"}), 400)
