@@ -1,6 +1,7 @@
 """API keys: create (plaintext shown once), list, revoke, verify."""
 from __future__ import annotations
 
+from datetime import timedelta
 from uuid import UUID, uuid4
 
 from connexion import NoContent
@@ -12,6 +13,9 @@ from handlers.registry import _audit, _tenancy, _wire
 from store.models import ApiKey, utcnow
 
 WARNING = "Store this key now: it is shown only once and cannot be recovered."
+# last_used_at is kept to the minute: a verify writes only when the recorded use is older, so the
+# hot path of a headless product calling verify in a loop is a single read.
+TOUCH_EVERY = timedelta(minutes=1)
 
 
 def create(body):
@@ -70,8 +74,10 @@ def verify(body):
         if key.revoked_at is not None or tenant_status in _tenancy.INACTIVE:
             continue
         if verifier.matches(str(key.id), key.secret_hash, plaintext):
-            with runtime.store().write() as s:
-                s.api_keys.touch(key.id, utcnow())
+            now = utcnow()
+            if key.last_used_at is None or now - key.last_used_at >= TOUCH_EVERY:
+                with runtime.store().write() as s:
+                    s.api_keys.touch(key.id, now)
             out = {"valid": True, "tenant_id": str(key.tenant_id), "scopes": list(key.scopes)}
             if key.product is not None:
                 out["product"] = key.product

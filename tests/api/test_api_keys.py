@@ -1,7 +1,10 @@
 """API keys through the real app, on every store: shown once, hashed at rest, verified, revoked."""
 import re
 import uuid
+from datetime import timedelta
+from uuid import UUID
 
+from store.models import utcnow
 from tests.api.helpers import assert_error, audit, create_key, create_tenant
 
 
@@ -31,6 +34,11 @@ def test_verify_valid_then_revoked(client):
     assert r.json() == {"valid": True, "tenant_id": t["id"], "product": "licensing", "scopes": ["validate"]}
     [listed] = client.get("/v1/api-keys", params={"tenant_id": t["id"]}).json()["items"]
     assert listed["last_used_at"] is not None
+    first_use = listed["last_used_at"]
+    # a use within the minute keeps the recorded one: repeated verifies are reads only
+    assert client.post("/v1/internal/api-keys/verify", json={"key": created["plaintext"]}).json()["valid"]
+    [listed] = client.get("/v1/api-keys", params={"tenant_id": t["id"]}).json()["items"]
+    assert listed["last_used_at"] == first_use
 
     r = client.delete(f"/v1/api-keys/{created['api_key']['id']}")
     assert r.status_code == 204 and r.content == b""
@@ -74,6 +82,9 @@ def test_repeated_verify_runs_argon2_once(app, client):
     for _ in range(5):
         assert client.post("/v1/internal/api-keys/verify", json={"key": plaintext}).json()["valid"] is True
     assert verifier.argon2_runs == before + 1
+    # a key with a trailing newline is malformed: refused before any argon2 run
+    assert client.post("/v1/internal/api-keys/verify", json={"key": plaintext + "\n"}).json() == {"valid": False}
+    assert verifier.argon2_runs == before + 1
 
 
 def test_revocation_is_seen_by_another_worker_at_once(store, client):
@@ -99,3 +110,15 @@ def test_create_and_list_errors(client):
     assert_error(client.delete(f"/v1/api-keys/{uuid.uuid4()}"), 404, "api_key_not_found")
     assert_error(client.delete("/v1/api-keys/123"), 400)
     assert client.get("/v1/api-keys", params={"tenant_id": t["id"]}).json() == {"items": []}
+
+
+def test_verify_records_a_use_older_than_a_minute(client, store):
+    t = create_tenant(client)
+    created = create_key(client, t["id"])
+    key_id = UUID(created["api_key"]["id"])
+    long_ago = utcnow() - timedelta(minutes=2)
+    with store.write() as s:
+        s.api_keys.touch(key_id, long_ago)
+    assert client.post("/v1/internal/api-keys/verify", json={"key": created["plaintext"]}).json()["valid"]
+    with store.read() as s:
+        assert s.api_keys.get(key_id).last_used_at > long_ago + timedelta(minutes=1)
