@@ -8,7 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SPECS_DIR = ROOT / "specs"
 DEFAULT_SQLITE_FILE = "charter.db"
-DEFAULT_HANDLER_THREADS = 8
+DEFAULT_HANDLER_THREADS = 4
 
 
 def _int(env: dict, name: str, default: int) -> int:
