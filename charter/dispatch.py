@@ -24,13 +24,11 @@ from connexion.apps.asynchronous import AsyncApi, AsyncASGIApp
 from connexion.datastructures import NoContent
 from connexion.decorators.parameter import get_arguments, sanitized, unwrap_decorators
 from connexion.lifecycle import ConnexionResponse
-from connexion.utils import inspect_function_arguments
+from connexion.utils import extract_content_type, inspect_function_arguments, split_content_type
 from starlette.responses import Response as StarletteResponse
 
+from charter.bodies import read_body
 from charter.validation import parsed
-
-_JSON = b"application/json"
-
 
 class Runner:
     """Where handlers run: inline on the loop (threads=0) or on a pool of `threads` threads."""
@@ -61,6 +59,9 @@ class HandlerOperation:
         self._media = (json_types or produces)[0].encode("latin-1")
 
     def _kwargs(self, scope, found: dict, raw_body) -> dict:
+        media_type = "application/json"
+        if self._body_defined:
+            media_type = split_content_type(extract_content_type(scope["headers"]))[0] or media_type
         kwargs = get_arguments(
             self._operation,
             path_params=found.get("path") or {},
@@ -70,7 +71,7 @@ class HandlerOperation:
             arguments=self._arguments,
             has_kwargs=self._has_kwargs,
             sanitize=sanitized,
-            content_type="application/json",
+            content_type=media_type.lower(),
         )
         context = scope["extensions"].get("connexion_context")
         if context:
@@ -83,7 +84,7 @@ class HandlerOperation:
         found = parsed(scope)
         raw_body = None
         if self._body_defined and "body" not in found:
-            raw_body = await _read_body(receive) or None
+            raw_body = await read_body(receive) or None
         result = await self._runner.call(self._fn, self._kwargs(scope, found, raw_body))
         if isinstance(result, (StarletteResponse, ConnexionResponse)):
             await _send_framework(result, scope, receive, send)
@@ -137,18 +138,6 @@ def _unpack(result) -> tuple[t.Any, int | None, dict]:
             return data, second, {}
         return data, None, dict(second or {})
     return result[0], None, {}
-
-
-async def _read_body(receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            break
-    return b"".join(chunks)
 
 
 async def _send_framework(response, scope, receive, send) -> None:

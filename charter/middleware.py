@@ -12,11 +12,12 @@ import time
 import uuid
 
 from charter import errors, runtime
+from charter.bodies import TooLarge, read_body, replaying
 
 access_log = logging.getLogger("charter.access")
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 _JSON_TYPES = ("application/json", "+json")
 _BODY_METHODS = {b"POST", b"PUT", b"PATCH", b"DELETE"}
 
@@ -38,6 +39,47 @@ def _bad_text(value) -> bool:
     return False
 
 
+def caller_of(scope, headers: dict) -> runtime.Caller:
+    """Who is asking: the caller's X-Request-ID when it is sane (else a new one), address, agent."""
+    incoming = headers.get(b"x-request-id", b"").decode("latin-1")
+    client = scope.get("client")
+    return runtime.Caller(
+        request_id=incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex,
+        source_ip=client[0] if client else None,
+        user_agent=headers.get(b"user-agent", b"").decode("latin-1") or None,
+    )
+
+
+def stamping(send, request_id: str, status: list):
+    """`send` that sets X-Request-ID on the response and records its status in status[0]."""
+    stamp = (b"x-request-id", request_id.encode())
+
+    async def send_with_id(message):
+        if message["type"] == "http.response.start":
+            status[0] = message["status"]
+            message = dict(message)
+            message["headers"] = [
+                *[(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"], stamp,
+            ]
+        await send(message)
+
+    return send_with_id
+
+
+def log_access(scope, request_id: str, operation_id: str | None, status: int, started: float) -> None:
+    """The access log's one JSON line for a finished request."""
+    if access_log.isEnabledFor(logging.INFO):
+        access_log.info(json.dumps({
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "request_id": request_id,
+            "method": scope.get("method"),
+            "path": scope.get("path"),
+            "operation_id": operation_id,
+            "status": status,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+        }))
+
+
 class RequestMiddleware:
     def __init__(self, app, services: runtime.Services):
         self.app = app
@@ -50,60 +92,30 @@ class RequestMiddleware:
             return
         started = time.perf_counter()
         headers = dict(scope.get("headers") or [])
-        incoming = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        client = scope.get("client")
-        who = runtime.Caller(
-            request_id=request_id,
-            source_ip=client[0] if client else None,
-            user_agent=headers.get(b"user-agent", b"").decode("latin-1") or None,
-        )
-        status_holder = [500]
-
-        async def send_with_id(message):
-            if message["type"] == "http.response.start":
-                status_holder[0] = message["status"]
-                message = dict(message)
-                message["headers"] = [
-                    *[(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"],
-                    (b"x-request-id", request_id.encode()),
-                ]
-            await send(message)
-
+        who = caller_of(scope, headers)
+        status = [500]
+        send = stamping(send, who.request_id, status)
         # Connexion's router records the operationId in scope["extensions"]; making sure that dict
         # exists now means every shallow copy of the scope downstream shares it with us.
-        scope.setdefault("extensions", {})
+        extensions = scope.setdefault("extensions", {})
         tokens = runtime.bind(self.services, who)
         try:
             rejection, receive = await self._guard(scope, headers, receive)
             if rejection:
-                await self._reject(send_with_id, *rejection)
+                await self._reject(send, *rejection)
             else:
-                await self.app(scope, receive, send_with_id)
+                await self.app(scope, receive, send)
         finally:
             runtime.reset(tokens)
-            if access_log.isEnabledFor(logging.INFO):
-                self._log(scope, request_id, status_holder[0], started)
-
-    @staticmethod
-    def _log(scope, request_id: str, status: int, started: float) -> None:
-        routing = (scope.get("extensions") or {}).get("connexion_routing") or {}
-        access_log.info(json.dumps({
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "request_id": request_id,
-            "method": scope.get("method"),
-            "path": scope.get("path"),
-            "operation_id": routing.get("operation_id"),
-            "status": status,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-        }))
+            routing = extensions.get("connexion_routing") or {}
+            log_access(scope, who.request_id, routing.get("operation_id"), status[0], started)
 
     async def _guard(self, scope, headers, receive):
         """Return ((status, message), receive) to reject, or (None, receive) to go on."""
         if b"%00" in scope.get("query_string", b""):
             return (400, "NUL characters are not allowed in the URL"), receive
         if _CONTROL.search(scope.get("path", "")):
-            # Connexion's router and Flask's disagree on such paths; no route takes them anyway.
+            # No route takes such a path, and the routers downstream need not agree on that.
             return (400, "control characters are not allowed in the URL path"), receive
         if scope.get("method", "").encode() not in _BODY_METHODS:
             return None, receive
@@ -114,19 +126,10 @@ class RequestMiddleware:
                     return (413, f"request body exceeds {self.limit} bytes"), receive
             except ValueError:
                 return (400, "Content-Length is not a number"), receive
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.limit:
-                return (413, f"request body exceeds {self.limit} bytes"), receive
-            chunks.append(chunk)
-            if not message.get("more_body"):
-                break
-        payload = b"".join(chunks)
+        try:
+            payload = await read_body(receive, self.limit)
+        except TooLarge:
+            return (413, f"request body exceeds {self.limit} bytes"), receive
         if not payload and b"content-type" not in headers:
             # An absent optional body: let the spec's JSON default stand in for it, rather than
             # handing the handler raw bytes.
@@ -143,16 +146,7 @@ class RequestMiddleware:
                         return (400, "strings may not contain NUL or unpaired surrogates"), receive
                 except ValueError:
                     pass  # malformed JSON: the validator reports it
-        replayed = False
-
-        async def replay():
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": payload, "more_body": False}
-            return await receive()
-
-        return None, replay
+        return None, replaying(receive, payload)
 
     @staticmethod
     async def _reject(send, status: int, message: str):

@@ -19,9 +19,11 @@ from connexion.middleware.request_validation import (
     RequestValidationMiddleware,
     RequestValidationOperation,
 )
-from connexion.utils import extract_content_type, is_nullable, split_content_type
+from connexion.utils import extract_content_type, is_null, is_nullable, split_content_type
 from connexion.validators import JSONRequestBodyValidator, ParameterValidator
 from jsonschema import Draft4Validator, ValidationError
+
+from charter.bodies import read_body, replaying
 
 PARSED = "charter_parsed"  # scope["extensions"][PARSED]: {"path", "query", "body"}
 
@@ -42,7 +44,7 @@ class _Parameters(ParameterValidator):
         }
 
     def validate_parameter(self, parameter_type, value, param, param_name=None):
-        if is_nullable(param) and value is None:
+        if is_nullable(param) and is_null(value):
             return None
         if value is not None:
             try:
@@ -142,33 +144,11 @@ class CachedValidationOperation(RequestValidationOperation):
             self.validate_mime_type(mime_type)
             validator = self._body_validator(mime_type.lower(), encoding or "utf-8")
             if validator is not None:
-                raw, receive = await _read_all(receive)
+                raw = await read_body(receive)
+                receive = replaying(receive, raw)
                 found["body"] = validator.check(raw, encoding or "utf-8")
         scope["extensions"][PARSED] = found
         await self.next_app(scope, receive, send)
-
-
-async def _read_all(receive):
-    """The whole request body, and a receive channel that replays it."""
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            break
-    raw = b"".join(chunks)
-    sent = False
-
-    async def replay():
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": raw, "more_body": False}
-        return await receive()
-
-    return raw, replay
 
 
 class CachedValidationAPI(RequestValidationAPI):

@@ -14,6 +14,7 @@ import httpx
 import pytest
 import yaml
 from connexion import NoContent
+from connexion.lifecycle import ConnexionResponse
 
 from charter import runtime
 from charter.app import create_app
@@ -45,6 +46,7 @@ SPEC = {
         "/created": {"get": {"operationId": f"{HERE}.created", "responses": {"201": {"description": "ok"}}}},
         "/nothing": {"delete": {"operationId": f"{HERE}.nothing", "responses": {"204": {"description": "gone"}}}},
         "/big": {"get": {"operationId": f"{HERE}.big", "responses": {"200": {"description": "ok"}}}},
+        "/framework": {"get": {"operationId": f"{HERE}.framework", "responses": {"202": {"description": "ok"}}}},
         "/where": {"get": {"operationId": f"{HERE}.where", "responses": {"200": {"description": "ok"}}}},
         "/slow": {"get": {"operationId": f"{HERE}.slow", "responses": {"200": {"description": "ok"}}}},
     },
@@ -69,6 +71,10 @@ def nothing():
 
 def big():
     return {"n": 2**70}
+
+
+def framework():
+    return ConnexionResponse(status_code=202, body="queued", content_type="text/plain", headers={"X-Job": "7"})
 
 
 def where():
@@ -110,6 +116,9 @@ def test_answers_in_every_shape(spec_file):
         r = c.delete("/nothing")
         assert (r.status_code, r.content) == (204, b"")
         assert "content-type" not in r.headers
+        r = c.get("/framework")  # a response object is sent as it is
+        assert (r.status_code, r.text, r.headers["x-job"]) == (202, "queued", "7")
+        assert r.headers["content-type"].startswith("text/plain")
         r = c.get("/big")  # JSON allows integers beyond 64 bits
         assert r.status_code == 200 and r.json() == {"n": 2**70}
 
