@@ -1,0 +1,119 @@
+"""What every scenario shares: options, servers and stores that clean up after themselves, and
+rounds that alternate between the servers under comparison (A B A B …)."""
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import databases, load, servers
+from bench.load import Op, Result
+from bench.report import Summary
+
+TENANT_BODY = '{"slug":"{slug}","name":"Bench tenant"}'
+POST_TENANT = Op("POST", "/v1/tenants", TENANT_BODY)
+VERIFY_RATE = 200  # requests per second, scenario 3
+OPEN_LOOP_CONNECTIONS = 8
+
+
+@dataclass(frozen=True)
+class Options:
+    duration: int
+    rounds: int
+    connections: int
+    quick: bool
+    use_wrk: bool
+    peer_endpoints: str = "def"  # or "async": bench/peer.py's BENCH_PEER_ENDPOINTS
+    peer_response_models: bool = True  # bench/peer.py's BENCH_PEER_RESPONSE_MODELS
+
+    @property
+    def warmup(self) -> int:
+        return 1 if self.quick else 2
+
+
+class Run:
+    """One `python -m bench` run: its temp dir, its options, and what scenarios hand each other."""
+
+    def __init__(self, options: Options, root: Path):
+        self.options = options
+        self.root = root
+        self.pg_problem: str | None = None
+        self.memory: dict[str, Summary] = {}  # scenario 1's Charter memory numbers, by operation
+        self.peer_memory: dict[str, Summary] = {}
+        self.notes: list[str] = []
+        self._count = 0
+
+    def say(self, text: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+    def tag(self) -> str:
+        """A short name no other server, store or slug prefix of this run has."""
+        self._count += 1
+        return f"b{self._count}{uuid.uuid4().hex[:5]}"
+
+    # ------------------------------------------------------------------ stores and servers
+
+    def sqlite(self, stack: ExitStack) -> str:
+        return databases.sqlite_file(self.root / "db" / f"{self.tag()}.db")
+
+    def postgres(self, stack: ExitStack) -> str:
+        return stack.enter_context(databases.postgres_schema(self.tag()))
+
+    def start(self, stack: ExitStack, name: str, store: str, url: str) -> servers.Server:
+        workdir = self.root / f"{name}-{store}-{self.tag()}"
+        if name == "charter":
+            server = servers.start_charter(store, url, workdir)
+        else:
+            server = servers.start_peer(store, url, workdir, self.options.peer_endpoints,
+                                        self.options.peer_response_models)
+        stack.callback(self._stop, server)
+        return server
+
+    def _stop(self, server: servers.Server) -> None:
+        server.stop()
+        bad = {status: n for status, n in server.access_statuses().items()
+               if not (isinstance(status, int) and 200 <= status < 300)}
+        if bad:
+            self.notes.append(f"FAIL {server.label}: its access log shows non-2xx answers {bad} "
+                              f"({server.log_path})")
+
+    # ---------------------------------------------------------------------------- driving
+
+    def closed(self, server: servers.Server, op: Op, duration: int | None = None) -> Result:
+        return load.closed_loop(server.base, op, duration or self.options.duration,
+                                self.options.connections, self.tag(), use_wrk=self.options.use_wrk)
+
+    def open(self, server: servers.Server, op: Op, duration: float | None = None) -> Result:
+        return load.open_loop(server.base, op, VERIFY_RATE, duration or self.options.duration,
+                              OPEN_LOOP_CONNECTIONS)
+
+    def alternate(self, entries: list[tuple[servers.Server, Op]], drive=None) -> list[Summary]:
+        """Rounds over every entry in turn (A B A B …); the medians per entry."""
+        drive = drive or self.closed
+        results: list[list[Result]] = [[] for _ in entries]
+        for number in range(self.options.rounds):
+            for i, (server, op) in enumerate(entries):
+                result = drive(server, op)
+                results[i].append(result)
+                self.say(f"  round {number + 1}/{self.options.rounds} {server.label:<17} "
+                         f"{op.method} {op.path[:40]:<40} {result.rps:9.1f} req/s  "
+                         f"p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms"
+                         + ("" if result.ok else f"  FAIL non-2xx {result.non_2xx} errors {result.errors}"))
+        return [Summary.of(r) for r in results]
+
+    def warm(self, entries: list[tuple[servers.Server, Op]], drive=None) -> None:
+        drive = drive or self.closed
+        for server, op in entries:
+            drive(server, op, self.options.warmup)
+
+
+def new_tenant(server: servers.Server, tag: str) -> str:
+    return server.expect(201, "POST", "/v1/tenants", {"slug": tag, "name": "Bench tenant"})["id"]
+
+
+def new_key(server: servers.Server, tenant_id: str) -> str:
+    created = server.expect(201, "POST", "/v1/api-keys", {"tenant_id": tenant_id, "name": "bench"})
+    return created["plaintext"]

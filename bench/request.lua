@@ -1,0 +1,31 @@
+-- wrk script for bench/load.py. Arguments (after --): METHOD PATH BODY [SLUG_PREFIX]
+--
+-- Without a SLUG_PREFIX every request is the same. With one, "{slug}" in BODY becomes
+-- "<prefix>-<thread>-<n>": setup() numbers the threads, each thread counts its own requests,
+-- so no two requests of one wrk run (nor of two runs with different prefixes) share a slug.
+
+local threads = 0
+
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+
+function init(args)
+  method, path, body, prefix = args[1], args[2], args[3], args[4]
+  n = 0
+  headers = { ["Content-Type"] = "application/json" }
+  if prefix == nil or prefix == "" then
+    fixed = wrk.format(method, path, headers, body ~= "" and body or nil)
+  end
+end
+
+function request()
+  if fixed then
+    return fixed
+  end
+  n = n + 1
+  local slug = string.format("%s-%d-%d", prefix, tid, n)
+  local filled = string.gsub(body, "{slug}", slug)
+  return wrk.format(method, path, headers, filled)
+end
