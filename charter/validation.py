@@ -111,11 +111,12 @@ class CachedValidationOperation(RequestValidationOperation):
             strict_validation=strict_validation, security_query_params=self.security_query_params,
         )
         self._has_parameters = bool(operation.parameters)
-        self._bodies: dict[tuple[str, str], _JsonBody | None] = {}
+        self._bodies: dict[str, _JsonBody | None] = {}
 
-    def _body_validator(self, mime_type: str, encoding: str) -> _JsonBody | None:
-        slot = (mime_type, encoding)
-        if slot not in self._bodies:
+    def _body_validator(self, mime_type: str) -> _JsonBody | None:
+        """One validator per media type the spec accepts (a handful: the cache stays small, since
+        validate_mime_type has refused any other before this runs; the charset is not part of it)."""
+        if mime_type not in self._bodies:
             schema = self._operation.body_schema(mime_type)
             validator = None
             if schema and (mime_type == "application/json" or mime_type.endswith("+json")):
@@ -123,11 +124,13 @@ class CachedValidationOperation(RequestValidationOperation):
                     schema=schema,
                     required=self._operation.request_body.get("required", False),
                     nullable=is_nullable(self._operation.body_definition(mime_type)),
-                    encoding=encoding,
+                    encoding="utf-8",  # check() is given each request's own
                     strict_validation=self.strict_validation,
                 )
-            self._bodies[slot] = validator
-        return self._bodies[slot]
+            if len(self._bodies) < 16:
+                self._bodies[mime_type] = validator
+            return validator
+        return self._bodies[mime_type]
 
     async def __call__(self, scope, receive, send):
         found: dict[str, t.Any] = {}
@@ -142,7 +145,7 @@ class CachedValidationOperation(RequestValidationOperation):
             if mime_type is None:
                 mime_type = (self._operation.consumes or ["application/octet-stream"])[0]
             self.validate_mime_type(mime_type)
-            validator = self._body_validator(mime_type.lower(), encoding or "utf-8")
+            validator = self._body_validator(mime_type.lower())
             if validator is not None:
                 raw = await read_body(receive)
                 receive = replaying(receive, raw)
