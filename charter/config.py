@@ -11,7 +11,7 @@ DEFAULT_SQLITE_FILE = "charter.db"
 DEFAULT_HANDLER_THREADS = 4
 
 
-def _int(env: dict, name: str, default: int) -> int:
+def _int(env: dict, name: str, default: int | None) -> int | None:
     raw = env.get(name)
     if raw in (None, ""):
         return default
@@ -51,5 +51,5 @@ class Settings:
             port=_int(env, "CHARTER_PORT", 8080),
             workers=_int(env, "CHARTER_WORKERS", 1),
             specs=tuple(s.strip() for s in specs),
-            threads=_int(env, "CHARTER_HANDLER_THREADS", -1) if env.get("CHARTER_HANDLER_THREADS") else None,
+            threads=_int(env, "CHARTER_HANDLER_THREADS", None),
         )

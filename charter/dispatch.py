@@ -24,7 +24,7 @@ from connexion.apps.asynchronous import AsyncApi, AsyncASGIApp
 from connexion.datastructures import NoContent
 from connexion.decorators.parameter import get_arguments, sanitized, unwrap_decorators
 from connexion.lifecycle import ConnexionResponse
-from connexion.utils import extract_content_type, inspect_function_arguments, split_content_type
+from connexion.utils import inspect_function_arguments
 from starlette.responses import Response as StarletteResponse
 
 from charter.bodies import read_body
@@ -59,9 +59,6 @@ class HandlerOperation:
         self._media = (json_types or produces)[0].encode("latin-1")
 
     def _kwargs(self, scope, found: dict, raw_body) -> dict:
-        media_type = "application/json"
-        if self._body_defined:
-            media_type = split_content_type(extract_content_type(scope["headers"]))[0] or media_type
         kwargs = get_arguments(
             self._operation,
             path_params=found.get("path") or {},
@@ -71,7 +68,7 @@ class HandlerOperation:
             arguments=self._arguments,
             has_kwargs=self._has_kwargs,
             sanitize=sanitized,
-            content_type=media_type.lower(),
+            content_type=found.get("media_type", "application/json"),
         )
         context = scope["extensions"].get("connexion_context")
         if context:

@@ -25,7 +25,7 @@ from jsonschema import Draft4Validator, ValidationError
 
 from charter.bodies import read_body, replaying
 
-PARSED = "charter_parsed"  # scope["extensions"][PARSED]: {"path", "query", "body"}
+PARSED = "charter_parsed"  # scope["extensions"][PARSED]: {"path", "query", "media_type", "body"}
 
 
 def parsed(scope) -> dict:
@@ -145,7 +145,8 @@ class CachedValidationOperation(RequestValidationOperation):
             if mime_type is None:
                 mime_type = (self._operation.consumes or ["application/octet-stream"])[0]
             self.validate_mime_type(mime_type)
-            validator = self._body_validator(mime_type.lower())
+            found["media_type"] = mime_type = mime_type.lower()
+            validator = self._body_validator(mime_type)
             if validator is not None:
                 raw = await read_body(receive)
                 receive = replaying(receive, raw)
