@@ -10,7 +10,20 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-from store.models import ApiKey, AuditDraft, AuditEvent, AuditQuery, Entitlement, Tenant
+from store.models import (
+    ApiKey,
+    AuditDraft,
+    AuditEvent,
+    AuditQuery,
+    AuthSession,
+    Entitlement,
+    Membership,
+    RateBucket,
+    RefreshToken,
+    SigningKey,
+    Tenant,
+    User,
+)
 
 
 class Tenants(Protocol):
@@ -25,7 +38,8 @@ class Tenants(Protocol):
         """Overwrite the mutable fields of an existing tenant."""
 
     def delete(self, tenant_id: UUID) -> bool:
-        """Remove a tenant and what it owns; its audit events stay with tenant_id cleared."""
+        """Remove a tenant and what it owns (entitlements, keys, memberships, sessions bound to
+        it); its audit events stay with tenant_id cleared."""
 
 
 class Entitlements(Protocol):
@@ -53,6 +67,10 @@ class ApiKeys(Protocol):
     def touch(self, key_id: UUID, at: datetime) -> None:
         """Record a successful use."""
 
+    def standing(self, key_id: UUID) -> tuple[datetime | None, str] | None:
+        """(revoked_at, its tenant's status) of a key, None when there is no such key. Read on
+        every request made with a token minted from the key, so one round trip."""
+
 
 class Audit(Protocol):
     def append(self, draft: AuditDraft) -> AuditEvent:
@@ -62,11 +80,89 @@ class Audit(Protocol):
         """Up to query.limit events, newest first."""
 
 
+class Users(Protocol):
+    def add(self, user: User) -> None:
+        """Insert; raises Conflict("email") when the email is taken (emails are lower-cased)."""
+
+    def get(self, user_id: UUID) -> User | None: ...
+
+    def by_email(self, email: str) -> User | None: ...
+
+    def save(self, user: User) -> None:
+        """Overwrite password_hash, platform_roles and disabled_at of an existing user."""
+
+
+class Memberships(Protocol):
+    def put(self, membership: Membership) -> None:
+        """Insert, or replace the roles of, the user's membership in the tenant. Raises
+        MissingReference when the user or the tenant does not exist."""
+
+    def get(self, user_id: UUID, tenant_id: UUID) -> Membership | None: ...
+
+    def for_user(self, user_id: UUID) -> list[Membership]:
+        """Every membership of the user, ordered by tenant id."""
+
+
+class AuthSessions(Protocol):
+    def add(self, session: AuthSession) -> None:
+        """Insert; raises MissingReference when its user or tenant does not exist."""
+
+    def get(self, session_id: UUID) -> AuthSession | None: ...
+
+    def revoke(self, session_id: UUID, at: datetime) -> bool:
+        """Set revoked_at if unset; True when this call revoked it."""
+
+    def live(self, session_id: UUID, at: datetime) -> bool:
+        """True when the session exists, is not revoked and expires after `at`. Read on every
+        request made with one of its access tokens, so one round trip."""
+
+
+class RefreshTokens(Protocol):
+    def add(self, token: RefreshToken) -> None:
+        """Insert; raises MissingReference when its session does not exist."""
+
+    def by_hash(self, token_hash: str) -> RefreshToken | None: ...
+
+    def rotate(self, token_id: UUID, at: datetime) -> bool:
+        """Set rotated_at if unset; True when this call did. Of two concurrent uses of one token,
+        exactly one gets True: the other is a reuse."""
+
+
+class SigningKeys(Protocol):
+    def add(self, key: SigningKey) -> None:
+        """Insert; raises Conflict("kid") when the kid exists."""
+
+    def get(self, kid: str) -> SigningKey | None: ...
+
+    def live(self, at: datetime) -> list[SigningKey]:
+        """Keys that expire after `at`, newest first: what the JWKS publishes."""
+
+    def prune(self, at: datetime) -> int:
+        """Delete keys that expired at or before `at`; returns how many."""
+
+
+class RateLimits(Protocol):
+    def peek(self, buckets: list[RateBucket], now: float) -> float:
+        """Seconds to wait before one more request fits every bucket (0: it fits). Changes
+        nothing; works in a read session."""
+
+    def acquire(self, buckets: list[RateBucket], now: float) -> float:
+        """All or nothing: when one more request fits every bucket, record it in each and return
+        0; otherwise change nothing and return the seconds to wait. Atomic against every other
+        worker and instance on the same database."""
+
+
 class Session(Protocol):
     tenants: Tenants
     entitlements: Entitlements
     api_keys: ApiKeys
     audit: Audit
+    users: Users
+    memberships: Memberships
+    auth_sessions: AuthSessions
+    refresh_tokens: RefreshTokens
+    signing_keys: SigningKeys
+    rate_limits: RateLimits
 
 
 class Store(Protocol):

@@ -10,6 +10,10 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+# Tenants in these states are switched off: their keys do not verify, they start no trials.
+INACTIVE_TENANT_STATUSES = frozenset({"frozen", "archived"})
+
+
 @dataclass
 class Tenant:
     id: UUID
@@ -91,3 +95,93 @@ class AuditQuery:
     action: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+
+
+@dataclass
+class User:
+    """Someone who signs in with an email and a password."""
+
+    id: UUID
+    email: str  # lower-cased; unique
+    password_hash: str  # argon2id PHC string, never the password
+    created_at: datetime
+    platform_roles: list[str] = field(default_factory=list)  # platform_admin, support
+    disabled_at: datetime | None = None
+
+
+@dataclass
+class Membership:
+    """A user's roles in one tenant (tenant_admin, tenant_member)."""
+
+    user_id: UUID
+    tenant_id: UUID
+    roles: list[str]
+    created_at: datetime
+
+
+@dataclass
+class AuthSession:
+    """What a login (kind "login") or a support session (kind "support") holds.
+
+    Every access token minted for it carries its id (`sid`); revoking the session stops them all
+    at once. A login session also owns a family of refresh tokens.
+    """
+
+    id: UUID
+    user_id: UUID
+    kind: str  # login | support
+    roles: list[str]
+    created_at: datetime
+    expires_at: datetime
+    tenant_id: UUID | None = None  # None: a platform session
+    reason: str | None = None  # why a support session was opened
+    revoked_at: datetime | None = None
+
+
+@dataclass
+class RefreshToken:
+    """One refresh token of a session's family. Using it rotates it; a second use is reuse."""
+
+    id: UUID
+    session_id: UUID
+    token_hash: str  # SHA-256 hex of the token (256 random bits: no guessing to slow down)
+    created_at: datetime
+    expires_at: datetime
+    rotated_at: datetime | None = None
+
+
+@dataclass
+class SigningKey:
+    """The public half of a token signing key. The private half never leaves its worker."""
+
+    kid: str
+    public_jwk: dict
+    created_at: datetime
+    sign_until: datetime  # its worker signs with it until then, then rotates
+    expires_at: datetime  # sign_until plus the longest token lifetime: published until then
+
+
+@dataclass(frozen=True)
+class RateBucket:
+    """One rate limit applied to one key: `burst` requests at once, then one per `interval` s."""
+
+    key: str
+    interval: float
+    burst: int
+
+
+GCRA_SLACK_S = 1e-6
+
+
+def gcra(tat: float, now: float, bucket: RateBucket) -> tuple[float, float]:
+    """The generic cell rate algorithm for one request: (new theoretical arrival time, wait).
+
+    `tat` is the bucket's stored theoretical arrival time in epoch seconds (0 when it has none).
+    The request is allowed when wait is 0; then the caller stores the new time. Otherwise wait is
+    how many seconds until it would be allowed, and nothing should change.
+    """
+    new_tat = max(tat, now) + bucket.interval
+    wait = new_tat - now - bucket.burst * bucket.interval
+    # Epoch seconds near 1.7e9 carry rounding of about 2e-7 s: a request exactly on the boundary
+    # must still fit, or a burst of 9 per 60 s would admit 8.
+    return (new_tat, 0.0) if wait <= GCRA_SLACK_S else (tat, wait)

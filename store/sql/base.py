@@ -56,12 +56,28 @@ class Repo:
         round trip (on PostgreSQL it also locks the tenant row FOR KEY SHARE until commit, so a
         concurrent delete cannot pull it away); its violation becomes MissingReference. The
         transaction is then unusable on PostgreSQL, and the caller's error ends it."""
+        return self._insert_referencing(statement, params, {}, "tenant")
+
+    def _insert_referencing(self, statement, params, names: dict[str, str], unknown: str):
+        """Run an INSERT whose foreign keys must name existing rows. A violation raises
+        MissingReference(what is missing): `names` maps constraint names to it (see referenced()),
+        and `unknown` is used when the database does not say which constraint (SQLite)."""
         try:
             return self._run(statement, params)
         except sa.exc.IntegrityError as exc:
             if _foreign_key_violation(exc):
-                raise MissingReference("tenant") from None
+                constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+                raise MissingReference(names.get(constraint or "", unknown)) from None
             raise
+
+
+def referenced(*tables: sa.Table) -> dict[str, str]:
+    """Foreign key constraint name -> what it names ("user" for user_id), for these tables."""
+    return {
+        str(fk.name): fk.column_keys[0].removesuffix("_id")
+        for table in tables
+        for fk in table.foreign_key_constraints
+    }
 
 
 @functools.lru_cache(maxsize=None)

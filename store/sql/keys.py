@@ -18,6 +18,12 @@ _BY_PREFIX = (
     .join(tenants, tenants.c.id == api_keys.c.tenant_id)
     .where(api_keys.c.prefix == sa.bindparam("prefix"))
 )
+# Read on every request made with a token minted from a key: one statement, built once.
+_STANDING = (
+    sa.select(api_keys.c.revoked_at, tenants.c.status)
+    .join(tenants, tenants.c.id == api_keys.c.tenant_id)
+    .where(api_keys.c.id == sa.bindparam("id"))
+)
 _TOUCH = sa.update(api_keys).where(api_keys.c.id == sa.bindparam("key_id")).values(
     last_used_at=sa.bindparam("at", type_=api_keys.c.last_used_at.type)
 )
@@ -60,3 +66,7 @@ class SqlApiKeys(Repo):
     def touch(self, key_id: UUID, at: datetime) -> None:
         self._write()
         self._run(_TOUCH, {"key_id": key_id, "at": at})
+
+    def standing(self, key_id: UUID) -> tuple[datetime | None, str] | None:
+        row = self._run(_STANDING, {"id": key_id}).first()
+        return (row.revoked_at, row.status) if row else None

@@ -1,6 +1,7 @@
 """SqlStore: the Store protocol over SQLAlchemy Core, on SQLite or PostgreSQL."""
 from __future__ import annotations
 
+import itertools
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -11,19 +12,30 @@ from store.sql.audit import SqlAudit
 from store.sql.base import UNREACHABLE, unavailable
 from store.sql.engine import WRITE, make_engine, normalise_url
 from store.sql.keys import SqlApiKeys
+from store.sql.ratelimits import SqlRateLimits
+from store.sql.sessions import SqlAuthSessions, SqlRefreshTokens
+from store.sql.signing import SqlSigningKeys
 from store.sql.tables import ALL
 from store.sql.tenants import SqlEntitlements, SqlTenants
+from store.sql.users import SqlMemberships, SqlUsers
 
 
 class SqlSession:
-    """One connection, one transaction; the four repositories share both."""
+    """One connection, one transaction; every repository shares both. `rate_ticks` counts rate
+    limit acquires across the sessions of one store (for housekeeping)."""
 
-    def __init__(self, conn: Connection, writable: bool):
+    def __init__(self, conn: Connection, writable: bool, rate_ticks=None):
         self.connection = conn
         self.tenants = SqlTenants(conn, writable)
         self.entitlements = SqlEntitlements(conn, writable)
         self.api_keys = SqlApiKeys(conn, writable)
         self.audit = SqlAudit(conn, writable)
+        self.users = SqlUsers(conn, writable)
+        self.memberships = SqlMemberships(conn, writable)
+        self.auth_sessions = SqlAuthSessions(conn, writable)
+        self.refresh_tokens = SqlRefreshTokens(conn, writable)
+        self.signing_keys = SqlSigningKeys(conn, writable)
+        self.rate_limits = SqlRateLimits(conn, writable, rate_ticks)
 
 
 class SqlStore:
@@ -33,6 +45,8 @@ class SqlStore:
         # PostgreSQL reads go through a pool of autocommit connections (see make_engine); SQLite
         # reads keep their transaction, which under WAL gives them one snapshot for all statements.
         self._reader = self.engine if self.dialect == "sqlite" else make_engine(self.url, autocommit=True)
+        # Rate limit acquires of this store, for housekeeping (next() on a count is thread-safe).
+        self._rate_ticks = itertools.count(1)
 
     @property
     def dialect(self) -> str:
@@ -55,7 +69,7 @@ class SqlStore:
         conn = self._begin(write)
         try:
             try:
-                yield SqlSession(conn, writable=write)
+                yield SqlSession(conn, writable=write, rate_ticks=self._rate_ticks)
             except BaseException:
                 _rollback_quietly(conn)
                 raise

@@ -134,4 +134,89 @@ audit_events = sa.Table(
     sqlite_autoincrement=True,  # never hand out an id twice, as the memory store never does
 )
 
-ALL = (tenants, entitlements, api_keys, audit_events)
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("email", sa.String(), nullable=False),
+    sa.Column("password_hash", sa.String(), nullable=False),
+    sa.Column("platform_roles", _json(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("disabled_at", UtcDateTime(), nullable=True),
+    sa.UniqueConstraint("email"),
+)
+
+memberships = sa.Table(
+    "memberships",
+    metadata,
+    sa.Column("user_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("tenant_id", sa.Uuid(), sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("roles", _json(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint("user_id", "tenant_id"),
+    sa.Index(None, "tenant_id"),
+)
+
+auth_sessions = sa.Table(
+    "auth_sessions",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("user_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("tenant_id", sa.Uuid(), sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=True),
+    sa.Column("kind", sa.String(), nullable=False),
+    sa.Column("roles", _json(), nullable=False),
+    sa.Column("reason", sa.String(), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.Column("revoked_at", UtcDateTime(), nullable=True),
+    sa.Index(None, "user_id"),
+    sa.Index(None, "tenant_id"),
+)
+
+refresh_tokens = sa.Table(
+    "refresh_tokens",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column(
+        "session_id", sa.Uuid(), sa.ForeignKey("auth_sessions.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("token_hash", sa.String(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.Column("rotated_at", UtcDateTime(), nullable=True),
+    sa.UniqueConstraint("token_hash"),
+    sa.Index(None, "session_id"),
+)
+
+signing_keys = sa.Table(
+    "signing_keys",
+    metadata,
+    sa.Column("kid", sa.String(), primary_key=True),
+    sa.Column("public_jwk", _json(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("sign_until", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+)
+
+# GCRA buckets: key -> theoretical arrival time in epoch seconds. No row means tat 0, and so
+# does any tat in the past: rows with tat < now may be deleted at any time.
+rate_limits = sa.Table(
+    "rate_limits",
+    metadata,
+    sa.Column("key", sa.String(), primary_key=True),
+    sa.Column("tat", sa.Double(), nullable=False),
+)
+
+# Parents before children: SqlStore.truncate_all deletes in reverse order on SQLite.
+ALL = (
+    tenants,
+    entitlements,
+    api_keys,
+    audit_events,
+    users,
+    memberships,
+    auth_sessions,
+    refresh_tokens,
+    signing_keys,
+    rate_limits,
+)

@@ -7,7 +7,18 @@ from uuid import uuid4
 
 import pytest
 
-from store.models import ApiKey, AuditDraft, Entitlement, Tenant, utcnow
+from store.models import (
+    ApiKey,
+    AuditDraft,
+    AuthSession,
+    Entitlement,
+    Membership,
+    RefreshToken,
+    SigningKey,
+    Tenant,
+    User,
+    utcnow,
+)
 
 
 def make_tenant(slug: str | None = None, **fields) -> Tenant:
@@ -65,11 +76,73 @@ def make_draft(action: str = "tenant.created", **fields) -> AuditDraft:
     return AuditDraft(action=action, **fields)
 
 
+def make_user(email: str | None = None, **fields) -> User:
+    values = dict(
+        id=uuid4(),
+        email=email or f"u-{uuid4().hex[:10]}@example.com",
+        password_hash="$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA",
+        created_at=utcnow(),
+    )
+    values.update(fields)
+    return User(**values)
+
+
+def make_membership(user_id, tenant_id, roles=("tenant_member",), **fields) -> Membership:
+    values = dict(user_id=user_id, tenant_id=tenant_id, roles=list(roles), created_at=utcnow())
+    values.update(fields)
+    return Membership(**values)
+
+
+def make_session(user_id, tenant_id=None, **fields) -> AuthSession:
+    now = utcnow()
+    values = dict(
+        id=uuid4(),
+        user_id=user_id,
+        tenant_id=tenant_id,
+        kind="login",
+        roles=["tenant_member"] if tenant_id else [],
+        created_at=now,
+        expires_at=now + timedelta(hours=8),
+    )
+    values.update(fields)
+    return AuthSession(**values)
+
+
+def make_refresh(session_id, **fields) -> RefreshToken:
+    now = utcnow()
+    values = dict(
+        id=uuid4(),
+        session_id=session_id,
+        token_hash=uuid4().hex + uuid4().hex,
+        created_at=now,
+        expires_at=now + timedelta(days=14),
+    )
+    values.update(fields)
+    return RefreshToken(**values)
+
+
+def make_signing_key(kid: str | None = None, **fields) -> SigningKey:
+    now = utcnow()
+    kid = kid or f"k-{uuid4().hex[:12]}"
+    values = dict(
+        kid=kid,
+        public_jwk={"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+                    "kid": kid},
+        created_at=now,
+        sign_until=now + timedelta(hours=24),
+        expires_at=now + timedelta(hours=25),
+    )
+    values.update(fields)
+    return SigningKey(**values)
+
+
 @pytest.fixture
 def make():
     """The factories, as a fixture: test modules here are not importable packages."""
     return SimpleNamespace(
-        tenant=make_tenant, full_tenant=full_tenant, entitlement=make_entitlement, key=make_key, draft=make_draft
+        tenant=make_tenant, full_tenant=full_tenant, entitlement=make_entitlement, key=make_key, draft=make_draft,
+        user=make_user, membership=make_membership, session=make_session, refresh=make_refresh,
+        signing_key=make_signing_key,
     )
 
 
@@ -82,5 +155,18 @@ def tenant_in(store):
         with store.write() as s:
             s.tenants.add(tenant)
         return tenant
+
+    return add
+
+
+@pytest.fixture
+def user_in(store):
+    """Add a user (committed) and return it."""
+
+    def add(**fields) -> User:
+        user = make_user(**fields)
+        with store.write() as s:
+            s.users.add(user)
+        return user
 
     return add

@@ -1,0 +1,110 @@
+"""GCRA rate-limit buckets over SQL: key -> theoretical arrival time (tat, epoch seconds).
+
+A missing row means tat 0, and so does any tat in the past, so rows with tat < now can go at any
+time: every HOUSEKEEPING_EVERY-th acquire of a store deletes a batch of them.
+
+acquire() is atomic across processes. One statement claims every bucket's row in key order:
+
+    INSERT INTO rate_limits (key, tat) VALUES (:k1, 0), (:k2, 0) …
+    ON CONFLICT (key) DO UPDATE SET tat = rate_limits.tat RETURNING key, tat
+
+which inserts a missing row or locks the existing one (a no-op update), and returns the tat,
+atomically per row: PostgreSQL's ON CONFLICT DO UPDATE always ends in an insert or an update,
+even against a concurrent insert or delete. (SQLite: a write transaction is BEGIN IMMEDIATE, so
+serialised already.) Then it decides in Python and updates the rows when the request fits.
+
+Not "INSERT … DO NOTHING, then SELECT … FOR UPDATE": housekeeping may delete a row between the
+two, and inserting it again while holding later rows' locks takes locks out of key order, which
+deadlocked under load. Here every acquire takes its row locks in key order and nothing else,
+and housekeeping skips locked rows (SKIP LOCKED) and so never waits: no cycle is possible.
+"""
+from __future__ import annotations
+
+import itertools
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from store.models import RateBucket, gcra
+from store.sql.base import Repo
+from store.sql.tables import rate_limits
+
+HOUSEKEEPING_EVERY = 512
+SWEEP_BATCH = 4096  # rows deleted per housekeeping at most: it stays cheap however big the table
+
+_KEYS = sa.bindparam("keys", expanding=True)
+_PEEK = sa.select(rate_limits.c.key, rate_limits.c.tat).where(rate_limits.c.key.in_(_KEYS))
+
+
+def _claim(dialect) -> sa.Insert:
+    """Insert the row (tat 0) or lock the existing one; either way return its tat."""
+    return (
+        dialect.insert(rate_limits)
+        .on_conflict_do_update(index_elements=[rate_limits.c.key], set_={"tat": rate_limits.c.tat})
+        .returning(rate_limits.c.key, rate_limits.c.tat)
+    )
+
+
+_CLAIM = {True: _claim(postgresql), False: _claim(sqlite)}
+_SET = (
+    sa.update(rate_limits)
+    .where(rate_limits.c.key == sa.bindparam("b_key"))
+    .values(tat=sa.bindparam("b_tat", type_=rate_limits.c.tat.type))
+)
+_STALE = (
+    sa.select(rate_limits.c.key)
+    .where(rate_limits.c.tat < sa.bindparam("now", type_=rate_limits.c.tat.type))
+    .limit(SWEEP_BATCH)
+)
+# PostgreSQL: SKIP LOCKED, so housekeeping never waits for (nor deadlocks with) a concurrent acquire.
+_SWEEP = {
+    True: sa.delete(rate_limits).where(rate_limits.c.key.in_(_STALE.with_for_update(skip_locked=True))),
+    False: sa.delete(rate_limits).where(rate_limits.c.key.in_(_STALE)),
+}
+
+
+def sorted_keys(buckets: list[RateBucket]) -> list[str]:
+    """The buckets' keys in lock order. A key given twice is refused (ValueError): one key is one
+    bucket, and two limits on it would contradict each other."""
+    keys = sorted(b.key for b in buckets)
+    if any(a == b for a, b in zip(keys, keys[1:])):
+        raise ValueError("each rate bucket key may appear once per call")
+    return keys
+
+
+def fit(buckets: list[RateBucket], tats: dict[str, float], now: float) -> tuple[dict[str, float], float]:
+    """(the new tat of each bucket, the longest wait): one more request fits all when wait is 0."""
+    new_tats, wait = {}, 0.0
+    for bucket in buckets:
+        new_tat, bucket_wait = gcra(tats.get(bucket.key, 0.0), now, bucket)
+        new_tats[bucket.key] = new_tat
+        wait = max(wait, bucket_wait)
+    return new_tats, wait
+
+
+class SqlRateLimits(Repo):
+    def __init__(self, conn, writable: bool, ticks=None):
+        super().__init__(conn, writable)
+        # Counts acquires for housekeeping: shared by every session of one SqlStore.
+        self._ticks = ticks if ticks is not None else itertools.count(1)
+
+    def peek(self, buckets: list[RateBucket], now: float) -> float:
+        keys = sorted_keys(buckets)
+        if not keys:
+            return 0.0
+        tats = dict(self._run(_PEEK, {"keys": keys}).all())
+        return fit(buckets, tats, now)[1]
+
+    def acquire(self, buckets: list[RateBucket], now: float) -> float:
+        self._write()
+        keys = sorted_keys(buckets)
+        if not keys:
+            return 0.0
+        # In key order, so concurrent acquires lock their rows in one order: no deadlock.
+        tats = dict(self._run(_CLAIM[self.pg], [{"key": key, "tat": 0.0} for key in keys]).all())
+        new_tats, wait = fit(buckets, tats, now)
+        if wait == 0.0:
+            self._run(_SET, [{"b_key": key, "b_tat": new_tats[key]} for key in keys])
+        if next(self._ticks) % HOUSEKEEPING_EVERY == 0:
+            self._run(_SWEEP[self.pg], {"now": now})
+        return wait
