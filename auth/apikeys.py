@@ -20,12 +20,19 @@ import secrets
 import threading
 from collections import OrderedDict
 
+from datetime import timedelta
+
 from argon2.low_level import Type, hash_secret_raw
+
+from store.models import INACTIVE_TENANT_STATUSES, ApiKey, utcnow
 
 PREFIX = "bp_"
 _PLAINTEXT = re.compile(r"bp_[A-Za-z0-9_-]{22}")
 TIME_COST, MEMORY_KIB, LANES, HASH_LEN, SALT_LEN = 1, 64 * 1024, 4, 32, 16
 SCHEME = "argon2id"
+# last_used_at is kept to the minute: a use writes only when the recorded one is older, so a
+# product verifying the same key in a loop causes reads only.
+TOUCH_EVERY = timedelta(minutes=1)
 
 
 def mint() -> tuple[str, str]:
@@ -80,7 +87,9 @@ class KeyVerifier:
     def _tag(self, plaintext: str) -> bytes:
         return hmac.new(self._secret, plaintext.encode(), hashlib.sha256).digest()
 
-    def matches(self, key_id: str, stored_hash: str, plaintext: str) -> bool:
+    def matches(self, key_id: str, stored_hash: str, plaintext: str, before_hashing=None) -> bool:
+        """Whether plaintext is the key. `before_hashing`, when given, is called before an argon2
+        run (and may raise to refuse it); a key this worker verified before never needs one."""
         slot = (key_id, stored_hash)
         tag = self._tag(plaintext)
         with self._lock:
@@ -89,6 +98,8 @@ class KeyVerifier:
                 self._seen.move_to_end(slot)
         if known is not None:
             return hmac.compare_digest(known, tag)
+        if before_hashing is not None:
+            before_hashing()
         self.argon2_runs += 1
         if not check_hash(plaintext, stored_hash):
             return False
@@ -97,3 +108,26 @@ class KeyVerifier:
             while len(self._seen) > self._capacity:
                 self._seen.popitem(last=False)
         return True
+
+
+def authenticate(store, verifier: KeyVerifier, plaintext: str, before_hashing=None) -> ApiKey | None:
+    """The live key this plaintext is (not revoked, its tenant not switched off), or None.
+
+    Reads the key row every time, so a revocation or a frozen tenant counts at once in every
+    worker; runs argon2 only the first time this worker sees the key, after `before_hashing()`
+    (a rate limit, say). Records the use.
+    """
+    if not well_formed(plaintext):
+        return None
+    with store.read() as s:
+        candidates = s.api_keys.by_prefix(display_prefix(plaintext))
+    for key, tenant_status in candidates:
+        if key.revoked_at is not None or tenant_status in INACTIVE_TENANT_STATUSES:
+            continue
+        if verifier.matches(str(key.id), key.secret_hash, plaintext, before_hashing):
+            now = utcnow()
+            if key.last_used_at is None or now - key.last_used_at >= TOUCH_EVERY:
+                with store.write() as s:
+                    s.api_keys.touch(key.id, now)
+            return key
+    return None

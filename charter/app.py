@@ -5,9 +5,9 @@ The stack, outermost first (one Connexion app per process):
     ServerErrorMiddleware        last-resort 500, in the error shape
     RequestMiddleware            request id, access log, body limits, text sanity, services
     ExceptionMiddleware          every error rendered as {"error", "message"}
-    RoutingMiddleware            method + path -> operationId, from the merged spec
-    UnroutedMiddleware           no operation: /openapi.json and /docs, else 404 / 405
-    SecurityMiddleware           the spec's security requirements
+    IndexedRoutingMiddleware     method + path -> operationId, from the merged spec (charter.router)
+    UnroutedMiddleware           no operation: /openapi.json, /v1/openapi.json and /docs, else 404 / 405
+    AuthMiddleware               the spec's security: credentials, liveness, tenant header, scopes
     CachedRequestValidation      parameters and body against the spec (validators built once)
     ResponseValidationMiddleware only when validate_responses (tests, development)
     LifespanMiddleware
@@ -15,6 +15,7 @@ The stack, outermost first (one Connexion app per process):
 """
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import partial
 from typing import Iterable
 
@@ -22,17 +23,20 @@ from connexion.apps.abstract import AbstractApp
 from connexion.middleware.exceptions import ExceptionMiddleware
 from connexion.middleware.lifespan import LifespanMiddleware
 from connexion.middleware.response_validation import ResponseValidationMiddleware
-from connexion.middleware.routing import RoutingMiddleware
-from connexion.middleware.security import SecurityMiddleware
 from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.options import SwaggerUIOptions
 
+from auth import ratelimit
 from auth.apikeys import KeyVerifier
+from auth.middleware import AuthMiddleware
+from auth.signing import KeyRing
+from auth.tokens import LEEWAY_S, Tokens
 from charter import errors, formats, runtime, specs
 from charter.catalog import Catalog
 from charter.config import Settings
 from charter.dispatch import HandlerApp, Runner
 from charter.middleware import RequestMiddleware
+from charter.router import IndexedRoutingMiddleware
 from charter.routes import RouteTable, UnroutedMiddleware
 from charter.validation import CachedRequestValidationMiddleware
 
@@ -51,19 +55,44 @@ class CharterApp(AbstractApp):
         self.middleware.add_error_handler(code_or_exception, function)
 
 
-def middlewares(services: runtime.Services, routes: RouteTable, validate_responses: bool) -> list:
+def middlewares(services: runtime.Services, spec: dict, routes: RouteTable, validate_responses: bool) -> list:
     stack = [
         ServerErrorMiddleware,
         partial(RequestMiddleware, services=services),
         ExceptionMiddleware,
-        RoutingMiddleware,
+        IndexedRoutingMiddleware,
         partial(UnroutedMiddleware, table=routes),
-        SecurityMiddleware,
+        partial(AuthMiddleware, services=services, spec=spec),
         CachedRequestValidationMiddleware,
     ]
     if validate_responses:
         stack.append(ResponseValidationMiddleware)
     return stack + [LifespanMiddleware]
+
+
+def build_services(settings: Settings, store=None) -> runtime.Services:
+    """What handlers reach through charter.runtime: the store (DATABASE_URL's unless given), the
+    catalog, the API key verifier, tokens over this process's signing keys, the rate limits and
+    the runner for blocking calls."""
+    from store import open_store
+
+    if store is None:
+        store = open_store(settings.database_url)
+    try:
+        limits = ratelimit.Limits(ratelimit.parse(settings.rate_limits))
+    except ValueError as exc:
+        raise SystemExit(f"CHARTER_RATE_LIMITS: {exc}") from None
+    keyring = KeyRing(store, rotate_every=timedelta(seconds=settings.key_rotation),
+                      outlives_by=timedelta(seconds=settings.longest_token + LEEWAY_S))
+    return runtime.Services(
+        store=store,
+        settings=settings,
+        catalog=Catalog.load(settings.catalog_file),
+        keys=KeyVerifier(),
+        tokens=Tokens(keyring, issuer=settings.issuer, audience=settings.audience),
+        limits=limits,
+        runner=Runner(settings.handler_threads(store)),
+    )
 
 
 def create_app(
@@ -74,26 +103,16 @@ def create_app(
     validate_responses: bool = False,
 ) -> CharterApp:
     """Mount every spec in specs/ (or the named subset) over `store` (default: DATABASE_URL)."""
-    from store import open_store
-
     settings = settings or Settings.from_env()
     names = tuple(names) or settings.specs
-    if store is None:
-        store = open_store(settings.database_url)
     formats.install()
-
-    services = runtime.Services(
-        store=store,
-        settings=settings,
-        catalog=Catalog.load(settings.catalog_file),
-        keys=KeyVerifier(),
-    )
+    services = build_services(settings, store)
     spec = specs.load_merged(names)
     routes = RouteTable(spec)
     app = CharterApp(
         __name__,
-        runner=Runner(settings.handler_threads(store)),
-        middlewares=middlewares(services, routes, validate_responses),
+        runner=services.runner,
+        middlewares=middlewares(services, spec, routes, validate_responses),
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"),
     )
     app.add_api(spec, validate_responses=validate_responses, strict_validation=False)

@@ -30,6 +30,11 @@ from starlette.responses import Response as StarletteResponse
 from charter.bodies import read_body
 from charter.validation import parsed
 
+# scope["extensions"][BEFORE]: a check an outer layer wants run in the handler's turn, just before
+# it (say, a store read that may refuse the request), so that it costs no hand-off of its own.
+BEFORE = "charter_before_handler"
+
+
 class Runner:
     """Where handlers run: inline on the loop (threads=0) or on a pool of `threads` threads."""
 
@@ -37,12 +42,19 @@ class Runner:
         self.threads = threads
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="handler") if threads else None
 
-    async def call(self, fn, kwargs: dict):
+    async def call(self, fn, kwargs: dict, before=None):
+        """fn(**kwargs), after before() when given, which may raise to refuse the call."""
         if self._pool is None:
-            return fn(**kwargs)
+            return _after(before, fn, kwargs)
         ctx = contextvars.copy_context()
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, functools.partial(ctx.run, fn, **kwargs))
+        return await loop.run_in_executor(self._pool, functools.partial(ctx.run, _after, before, fn, kwargs))
+
+
+def _after(before, fn, kwargs: dict):
+    if before is not None:
+        before()
+    return fn(**kwargs)
 
 
 class HandlerOperation:
@@ -82,7 +94,8 @@ class HandlerOperation:
         raw_body = None
         if self._body_defined and "body" not in found:
             raw_body = await read_body(receive) or None
-        result = await self._runner.call(self._fn, self._kwargs(scope, found, raw_body))
+        kwargs = self._kwargs(scope, found, raw_body)
+        result = await self._runner.call(self._fn, kwargs, scope["extensions"].get(BEFORE))
         if isinstance(result, (StarletteResponse, ConnexionResponse)):
             await _send_framework(result, scope, receive, send)
             return

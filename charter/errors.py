@@ -46,12 +46,19 @@ def body(status: int, message: str, code: str | None = None) -> bytes:
     return json.dumps({"error": code or CODES.get(status, "error"), "message": message}).encode()
 
 
+# RFC 7235: a 401 carries a challenge naming how to authenticate.
+CHALLENGE = 'Bearer realm="charter"'
+
+
 def _response(status: int, message: str, code: str | None = None, headers=None) -> ConnexionResponse:
+    headers = dict(headers or {})
+    if status == 401 and not any(k.lower() == "www-authenticate" for k in headers):
+        headers["WWW-Authenticate"] = CHALLENGE
     return ConnexionResponse(
         status_code=status,
         body=body(status, message, code),
         content_type="application/json",
-        headers=dict(headers or {}),
+        headers=headers,
     )
 
 

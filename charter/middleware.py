@@ -1,12 +1,13 @@
-"""The outermost request layer: request id, access log, body limits and text sanity.
+"""The outermost request layer: request id, API version, access log, body limits and text sanity.
 
 It runs before Connexion's exception handling, so it answers its own 400/413 in the error shape
-and sees every response, errors included.
+and sees every response, errors included: each carries X-Request-ID and X-API-Version.
 """
 from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
 import uuid
@@ -47,19 +48,25 @@ def caller_of(scope, headers: dict) -> runtime.Caller:
         request_id=incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex,
         source_ip=client[0] if client else None,
         user_agent=headers.get(b"user-agent", b"").decode("latin-1") or None,
+        headers=headers,
     )
 
 
-def stamping(send, request_id: str, status: list):
-    """`send` that sets X-Request-ID on the response and records its status in status[0]."""
-    stamp = (b"x-request-id", request_id.encode())
+_STAMPED = frozenset({b"x-request-id", b"x-api-version"})
+
+
+def stamping(send, request_id: str, status: list, api_version: str = "v1"):
+    """`send` that sets X-Request-ID and X-API-Version on the response and records its status
+    in status[0]."""
+    stamps = [(b"x-request-id", request_id.encode()), (b"x-api-version", api_version.encode())]
+    names = _STAMPED
 
     async def send_with_id(message):
         if message["type"] == "http.response.start":
             status[0] = message["status"]
             message = dict(message)
             message["headers"] = [
-                *[(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"], stamp,
+                *[(k, v) for k, v in message.get("headers", []) if k.lower() not in names], *stamps,
             ]
         await send(message)
 
@@ -77,6 +84,7 @@ def log_access(scope, request_id: str, operation_id: str | None, status: int, st
             "operation_id": operation_id,
             "status": status,
             "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            "pid": os.getpid(),
         }))
 
 
@@ -85,6 +93,7 @@ class RequestMiddleware:
         self.app = app
         self.services = services
         self.limit = services.settings.max_body_bytes
+        self.api_version = services.settings.api_version
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -94,7 +103,7 @@ class RequestMiddleware:
         headers = dict(scope.get("headers") or [])
         who = caller_of(scope, headers)
         status = [500]
-        send = stamping(send, who.request_id, status)
+        send = stamping(send, who.request_id, status, self.api_version)
         # Connexion's router records the operationId in scope["extensions"]; making sure that dict
         # exists now means every shallow copy of the scope downstream shares it with us.
         extensions = scope.setdefault("extensions", {})

@@ -1,9 +1,9 @@
 """Requests no operation matches: the OpenAPI document and Swagger UI, else 404 or 405.
 
 Right after Connexion's router, a request that matched no operation goes to Connexion's Swagger UI
-app (`/openapi.json`, `/docs`); what that does not serve answers 404, or 405 naming the methods the
-spec documents for the path, in the error shape. Routed requests skip both, so the documentation
-routes cost an API call nothing.
+app (`/openapi.json`, also at `/v1/openapi.json`, and `/docs`); what that does not serve answers
+404, or 405 naming the methods the spec documents for the path, in the error shape. Routed
+requests skip both, so the documentation routes cost an API call nothing. All of them are public.
 """
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from starlette.exceptions import HTTPException
 
 from charter.specs import HTTP_METHODS
+
+DOCUMENT = "/openapi.json"
+VERSIONED_DOCUMENT = "/v1/openapi.json"
 
 
 class RouteTable:
@@ -46,6 +49,8 @@ class UnroutedMiddleware(SpecMiddleware):
         if scope["type"] == "http":
             routing = (scope.get("extensions") or {}).get("connexion_routing") or {}
             if routing.get("operation_id") is None:
+                if scope["path"] == VERSIONED_DOCUMENT:
+                    scope = {**scope, "path": DOCUMENT, "raw_path": DOCUMENT.encode()}
                 await self.documents(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -1,12 +1,14 @@
-"""What a handler may reach besides its arguments: the app's services and the current caller.
+"""What a handler may reach besides its arguments: the app's services, the caller, the principal.
 
-The request middleware sets both context variables for every request, so handlers stay plain
-functions and several apps (one per store, as in the tests) can live in one process.
+The request middleware binds the services and the caller for every request; the security
+middleware binds the principal (who the credentials stand for) on every operation that is not
+public. Handlers stay plain functions, and several apps (one per store, as in the tests) can live
+in one process.
 """
 from __future__ import annotations
 
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -16,6 +18,9 @@ class Services:
     settings: Any
     catalog: Any
     keys: Any  # auth.apikeys.KeyVerifier
+    tokens: Any = None  # auth.tokens.Tokens
+    limits: Any = None  # auth.ratelimit.Limits
+    runner: Any = None  # charter.dispatch.Runner: where blocking calls run
 
 
 @dataclass(frozen=True)
@@ -23,10 +28,16 @@ class Caller:
     request_id: str
     source_ip: str | None
     user_agent: str | None
+    headers: dict = field(default_factory=dict, compare=False, repr=False)  # raw ASGI, lower-case
+
+    def header(self, name: bytes) -> str | None:
+        value = self.headers.get(name)
+        return value.decode("latin-1") if value is not None else None
 
 
 _services: ContextVar[Services] = ContextVar("charter_services")
 _caller: ContextVar[Caller] = ContextVar("charter_caller")
+_principal: ContextVar[Any] = ContextVar("charter_principal", default=None)
 
 
 def services() -> Services:
@@ -37,8 +48,16 @@ def store():
     return _services.get().store
 
 
+_NOBODY = Caller("-", None, None)  # outside a request (the CLI, tests)
+
+
 def caller() -> Caller:
-    return _caller.get(Caller("-", None, None))
+    return _caller.get(_NOBODY)
+
+
+def principal():
+    """The auth.principal.Principal of this request; None on a public operation."""
+    return _principal.get()
 
 
 def bind(svc: Services, who: Caller):
@@ -49,3 +68,11 @@ def bind(svc: Services, who: Caller):
 def reset(tokens) -> None:
     _services.reset(tokens[0])
     _caller.reset(tokens[1])
+
+
+def bind_principal(who):
+    return _principal.set(who)
+
+
+def reset_principal(token) -> None:
+    _principal.reset(token)

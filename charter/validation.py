@@ -23,6 +23,7 @@ from connexion.utils import extract_content_type, is_null, is_nullable, split_co
 from connexion.validators import JSONRequestBodyValidator, ParameterValidator
 from jsonschema import Draft4Validator, ValidationError
 
+from charter import runtime
 from charter.bodies import read_body, replaying
 
 PARSED = "charter_parsed"  # scope["extensions"][PARSED]: {"path", "query", "media_type", "body"}
@@ -42,6 +43,7 @@ class _Parameters(ParameterValidator):
             id(p): Draft4Validator(p.get("schema", p), format_checker=Draft4Validator.FORMAT_CHECKER)
             for p in parameters
         }
+        self._header_keys = {id(p): p["name"].lower().encode("latin-1") for p in parameters if p.get("in") == "header"}
 
     def validate_parameter(self, parameter_type, value, param, param_name=None):
         if is_nullable(param) and is_null(value):
@@ -63,7 +65,12 @@ class _Parameters(ParameterValidator):
         return self.validate_parameter("path", request.path_params.get(param["name"].replace("-", "_")), param)
 
     def validate_header_parameter(self, param, request):
-        return self.validate_parameter("header", request.headers.get(param["name"]), param)
+        # The request middleware already holds the headers as a dict: no Headers object per request.
+        headers = runtime.caller().headers
+        value = headers.get(self._header_keys[id(param)]) if headers else None
+        if value is None and not headers:
+            return self.validate_parameter("header", request.headers.get(param["name"]), param)
+        return self.validate_parameter("header", value.decode("latin-1") if value is not None else None, param)
 
     def validate_cookie_parameter(self, param, request):
         return self.validate_parameter("cookie", request.cookies.get(param["name"]), param)

@@ -92,13 +92,25 @@ def store(request, tmp_path):
 
 @pytest.fixture
 def app(store):
+    """The real app over `store`, validating its own answers, with the tests' bootstrap key."""
     from charter.app import create_app
+    from tests.api.helpers import settings
 
-    return create_app(store=store, validate_responses=True)
+    return create_app(store=store, settings=settings(), validate_responses=True)
 
 
 @pytest.fixture
 def client(app):
+    """A client that sends the bootstrap key: a platform_admin."""
+    from tests.api.helpers import ADMIN
+
+    with app.test_client(headers=ADMIN) as c:
+        yield c
+
+
+@pytest.fixture
+def anonymous(app):
+    """A client that sends no credential."""
     with app.test_client() as c:
         yield c
 

@@ -4,6 +4,10 @@ Fails when a spec does not validate (openapi-spec-validator), two specs claim th
 path (or clash in any other way the merge refuses), an operation has no operationId, two
 operations share one, an operationId names no function, or a public handler function is bound to
 no operation. Modules whose names start with "_" hold helpers and are not checked for binding.
+
+Security (function-level authorization): every operation declares its own `security`, either
+`[]` (public, on purpose) or the scheme and the permissions it needs; a scheme or a permission
+the security layer does not know fails too (auth.gate.requirement_of, auth.roles).
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from pathlib import Path
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
+from auth.gate import requirement_of
 from charter import specs
 from charter.config import SPECS_DIR
 
@@ -77,9 +82,23 @@ def problems(specs_dir: Path = SPECS_DIR, package: str = "handlers") -> list[str
                 out.append(f"{where} reuses operationId {op_id} of {bound[op_id]}")
                 continue
             bound[op_id] = where
+            out += [f"{where}: {problem}" for problem in _security_problems(doc, op)]
             if _resolve(op_id) is None:
                 out.append(f"{where}: operationId {op_id} names no handler function "
                            f"(run `charter scaffold specs/{name}.yaml`)")
     for func in sorted(handler_functions(package) - set(bound)):
         out.append(f"handler {func} is bound to no operation")
     return out
+
+
+def _security_problems(doc: dict, op: dict) -> list[str]:
+    if "security" not in op:
+        return ["declares no security: add `security: []` if it is public, or the scheme and the "
+                "permissions it needs, e.g. `security: [{ bearerAuth: [\"tenants:read\"] }]`"]
+    try:
+        requirement_of(op)
+    except ValueError as exc:
+        return [f"security: {exc}"]
+    schemes = (doc.get("components") or {}).get("securitySchemes") or {}
+    return [f"security names the scheme {name!r}, which components/securitySchemes does not define"
+            for alternative in op["security"] for name in alternative if name not in schemes]

@@ -1,4 +1,4 @@
-"""The `charter` command: serve, migrate, check, scaffold, fuzz."""
+"""The `charter` command: serve, migrate, check, scaffold, fuzz, users."""
 from __future__ import annotations
 
 import argparse
@@ -66,10 +66,16 @@ def _fuzz(args) -> int:
 
     result = fuzz.run(
         url=args.url, names=args.spec or (), max_examples=args.max_examples,
-        seed=args.seed, extra=args.schemathesis_args,
+        seed=args.seed, extra=args.schemathesis_args, headers=args.header or (),
     )
     print(result.table())
     return result.returncode
+
+
+def _users_create(args) -> int:
+    from tools.users import create
+
+    return create(args)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -98,8 +104,22 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--spec", action="append", help="fuzz only this spec (repeatable)")
     s.add_argument("--max-examples", type=int, default=50)
     s.add_argument("--seed", type=int)
+    s.add_argument("--header", action="append", metavar="NAME: VALUE",
+                   help="send this header with every request, e.g. 'Authorization: Bearer …' with --url")
     s.add_argument("schemathesis_args", nargs="*", help="passed on to `schemathesis run` (after --)")
     s.set_defaults(func=_fuzz)
+
+    users = sub.add_parser("users", help="users who sign in with an email and a password")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    s = users_sub.add_parser("create", help="create a user, or give an existing one more roles")
+    s.add_argument("--email", required=True)
+    s.add_argument("--tenant", help="tenant id or slug; leave out for platform roles")
+    s.add_argument("--role", action="append", required=True,
+                   help="tenant_admin or tenant_member in a tenant; platform_admin or support without one "
+                        "(repeatable)")
+    s.add_argument("--password-stdin", action="store_true",
+                   help="read the password from standard input instead of prompting")
+    s.set_defaults(func=_users_create)
     return p
 
 

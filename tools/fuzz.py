@@ -1,18 +1,22 @@
 """`charter fuzz`: schemathesis, every check and phase, over every operation of the served specs.
 
 Without --url it serves the app in-process on a free loopback port, over the store DATABASE_URL
-names, and fuzzes that. Strings never carry NUL (`--generation-allow-x00 false`): the specs
-document that such text is refused with 400, since no database can keep it.
+names, and fuzzes that with a bootstrap key (CHARTER_ADMIN_KEY, or a fresh one made for the run)
+as its credential, so every operation is reached with valid auth and `ignored_auth` checks that
+each non-public one refuses requests without it. With --url, give the credential with --header.
+Strings never carry NUL (`--generation-allow-x00 false`): the specs document that such text is
+refused with 400, since no database can keep it.
 """
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import sys
 import tempfile
 from collections import defaultdict
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 PHASES = "examples,coverage,fuzzing,stateful"
@@ -42,7 +46,8 @@ class FuzzResult:
         return "\n".join(rows)
 
 
-def command(base_url: str, max_examples: int, seed: int | None, report_dir: str, extra: list[str]) -> list[str]:
+def command(base_url: str, max_examples: int, seed: int | None, report_dir: str, extra: list[str],
+            headers: list[str] = ()) -> list[str]:
     cmd = [
         sys.executable, "-m", "schemathesis.cli", "run", f"{base_url}/openapi.json",
         "--checks", "all",
@@ -58,6 +63,8 @@ def command(base_url: str, max_examples: int, seed: int | None, report_dir: str,
     ]
     if seed is not None:
         cmd += ["--seed", str(seed)]
+    for header in headers:
+        cmd += ["--header", header]
     return cmd + list(extra)
 
 
@@ -87,10 +94,11 @@ def summarize(report: Path, result: FuzzResult) -> None:
     result.cases = {label: dict(per) for label, per in cases.items()}
 
 
-def _schemathesis(base: str, max_examples: int, seed: int | None, extra: list[str], echo: bool) -> FuzzResult:
+def _schemathesis(base: str, max_examples: int, seed: int | None, extra: list[str], echo: bool,
+                  headers: list[str]) -> FuzzResult:
     with tempfile.TemporaryDirectory() as report_dir:
         proc = subprocess.run(
-            command(base, max_examples, seed, report_dir, extra),
+            command(base, max_examples, seed, report_dir, extra, headers),
             text=True, capture_output=True, check=False,
         )
         if echo:
@@ -119,8 +127,9 @@ def _thin_operations(spec: dict, result: FuzzResult, want: int) -> list[str]:
 
 
 def run(url: str | None = None, names=(), max_examples: int = 50, seed: int | None = None,
-        extra: list[str] | None = None, app=None, echo: bool = True) -> FuzzResult:
-    """Fuzz `url`, or else `app`, or else a new app over DATABASE_URL.
+        extra: list[str] | None = None, app=None, echo: bool = True, headers: list[str] = ()) -> FuzzResult:
+    """Fuzz `url`, or else `app`, or else a new app over DATABASE_URL, sending `headers` (say, the
+    credential) with every request; a new app gets a bootstrap key and sends it.
 
     After the full run (every phase, every check), operations that take input but received
     fewer than `max_examples` distinct cases get a fuzzing pass of their own, so each one is
@@ -129,21 +138,30 @@ def run(url: str | None = None, names=(), max_examples: int = 50, seed: int | No
     import httpx
 
     from charter.app import create_app
+    from charter.config import Settings
     from tools.server import running
 
+    headers = list(headers)
     if url:
         serving = nullcontext(url.rstrip("/"))
     else:
-        serving = running(app if app is not None else create_app(names))
+        if app is None:
+            settings = Settings.from_env()
+            if settings.admin_key is None:
+                settings = replace(settings, admin_key=secrets.token_urlsafe(32))
+            app = create_app(names, settings=settings)
+            headers.append(f"Authorization: Bearer {settings.admin_key}")
+        serving = running(app)
     with serving as base:
-        result = _schemathesis(base, max_examples, seed, list(extra or []), echo)
+        result = _schemathesis(base, max_examples, seed, list(extra or []), echo, headers)
         spec = httpx.get(f"{base}/openapi.json", timeout=30).json()
         thin = _thin_operations(spec, result, max_examples)
         if thin:
             top_up = []
             for op_id in thin:
                 top_up += ["--include-operation-id", op_id]
-            more = _schemathesis(base, max_examples, seed, [*top_up, "--phases", "fuzzing", *(extra or [])], echo)
+            more = _schemathesis(base, max_examples, seed, [*top_up, "--phases", "fuzzing", *(extra or [])], echo,
+                                 headers)
             for label, per in more.cases.items():
                 merged = result.cases.setdefault(label, {})
                 merged["fuzzing"] = merged.get("fuzzing", 0) + per.get("fuzzing", 0)

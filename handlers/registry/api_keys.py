@@ -1,21 +1,18 @@
 """API keys: create (plaintext shown once), list, revoke, verify."""
 from __future__ import annotations
 
-from datetime import timedelta
 from uuid import UUID, uuid4
 
 from connexion import NoContent
 
-from auth import apikeys
+from auth import access, apikeys
+from auth import audit as _audit
 from charter import runtime
 from charter.errors import ApiError
-from handlers.registry import _audit, _tenancy, _wire
+from handlers.registry import _tenancy, _wire
 from store.models import ApiKey, utcnow
 
 WARNING = "Store this key now: it is shown only once and cannot be recovered."
-# last_used_at is kept to the minute: a verify writes only when the recorded use is older, so the
-# hot path of a headless product calling verify in a loop is a single read.
-TOUCH_EVERY = timedelta(minutes=1)
 
 
 def create(body):
@@ -53,7 +50,7 @@ def revoke(id):
     key_id = UUID(id)
     with runtime.store().write() as s:
         key = s.api_keys.get(key_id)
-        if key is None:
+        if key is None or not access.sees(key.tenant_id):
             raise ApiError(404, f"no API key with id {id}", "api_key_not_found")
         if s.api_keys.revoke(key_id, utcnow()):
             s.audit.append(_audit.event(
@@ -64,22 +61,21 @@ def revoke(id):
 
 
 def verify(body):
-    plaintext = body["key"]
-    if not apikeys.well_formed(plaintext):
+    """Public: the key is the credential. An address with too many failures gets 429 before
+    anything is checked. A key prefix with too many failures that cost an argon2 run gets 429
+    instead of another run; a key this worker verified before needs none and always passes, so
+    knowing a key's prefix does not let anyone lock the key out (auth.ratelimit)."""
+    svc, plaintext = runtime.services(), body["key"]
+    ip = runtime.caller().source_ip
+    prefix = apikeys.display_prefix(plaintext) if apikeys.well_formed(plaintext) else None
+    svc.limits.check(svc.store, "verify", ip=ip)
+    hashed: list = []
+    key = apikeys.authenticate(svc.store, svc.keys, plaintext,
+                               svc.limits.before_hashing(svc.store, "verify", "key", prefix, hashed))
+    if key is None:
+        svc.limits.charge(svc.store, "verify", ip=ip, key=prefix if hashed else None)
         return {"valid": False}
-    with runtime.store().read() as s:
-        candidates = s.api_keys.by_prefix(apikeys.display_prefix(plaintext))
-    verifier = runtime.services().keys
-    for key, tenant_status in candidates:
-        if key.revoked_at is not None or tenant_status in _tenancy.INACTIVE:
-            continue
-        if verifier.matches(str(key.id), key.secret_hash, plaintext):
-            now = utcnow()
-            if key.last_used_at is None or now - key.last_used_at >= TOUCH_EVERY:
-                with runtime.store().write() as s:
-                    s.api_keys.touch(key.id, now)
-            out = {"valid": True, "tenant_id": str(key.tenant_id), "scopes": list(key.scopes)}
-            if key.product is not None:
-                out["product"] = key.product
-            return out
-    return {"valid": False}
+    out = {"valid": True, "tenant_id": str(key.tenant_id), "scopes": list(key.scopes)}
+    if key.product is not None:
+        out["product"] = key.product
+    return out

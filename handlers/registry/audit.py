@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from auth import access
 from charter import runtime
 from charter.formats import parse_date_time
 from handlers.registry import _tenancy, _wire
@@ -15,9 +16,11 @@ _TEXT = ("actor_id", "actor_name", "actor_type", "action", "target_id", "target_
 
 def append(body):
     who = runtime.caller()
+    asked = body.get("tenant_id")
+    tenant_id = access.tenant_filter(UUID(asked) if asked else None, _tenancy.not_found(asked))
     draft = AuditDraft(
         **{key: body.get(key) for key in _TEXT},
-        tenant_id=UUID(body["tenant_id"]) if body.get("tenant_id") else None,
+        tenant_id=tenant_id,
         project_id=UUID(body["project_id"]) if body.get("project_id") else None,
         metadata=body.get("metadata"),
         source_ip=who.source_ip,
@@ -27,7 +30,7 @@ def append(body):
         with runtime.store().write() as s:
             event = s.audit.append(draft)
     except MissingReference:
-        raise _tenancy.not_found(body["tenant_id"]) from None
+        raise _tenancy.not_found(tenant_id) from None
     return _wire.audit_event(event), 201
 
 
@@ -36,7 +39,7 @@ def query(tenant_id=None, product=None, actor_id=None, action=None, since=None, 
     q = AuditQuery(
         limit=limit + 1,
         cursor=cursor,
-        tenant_id=UUID(tenant_id) if tenant_id else None,
+        tenant_id=access.tenant_filter(UUID(tenant_id) if tenant_id else None, _tenancy.not_found(tenant_id)),
         product=product,
         actor_id=actor_id,
         action=action,

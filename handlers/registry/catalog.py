@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from connexion import NoContent
 
+from auth import audit as _audit
 from charter import runtime
 from charter.errors import ApiError
-from handlers.registry import _audit, _tenancy, _wire
+from handlers.registry import _tenancy, _wire
 from store.errors import Conflict
 from store.models import Entitlement, utcnow
-
 
 
 def list_products():

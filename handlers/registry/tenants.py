@@ -5,9 +5,11 @@ from dataclasses import replace
 from datetime import date
 from uuid import uuid4
 
+from auth import access
+from auth import audit as _audit
 from charter.errors import ApiError
 from charter.runtime import store
-from handlers.registry import _audit, _tenancy, _wire
+from handlers.registry import _tenancy, _wire
 from store.errors import Conflict
 from store.models import Tenant, utcnow
 
@@ -51,7 +53,7 @@ def get(id):
 def get_by_slug(slug):
     with store().read() as s:
         tenant = s.tenants.get_by_slug(slug)
-    if tenant is None:
+    if tenant is None or not access.sees(tenant.id):
         raise ApiError(404, f"no tenant with slug {slug!r}", "tenant_not_found")
     return _wire.tenant(tenant)
 

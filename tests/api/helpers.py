@@ -1,9 +1,24 @@
-"""Small helpers for API tests: make things through the API and read the audit log back."""
+"""Small helpers for API tests: settings with a bootstrap key, make things through the API, and
+read the audit log back."""
 from __future__ import annotations
 
 import itertools
 
+from charter.config import Settings
+
 _n = itertools.count(1)
+# The bootstrap credential the test apps accept: `Authorization: Bearer <it>` is platform_admin.
+ADMIN_KEY = "charter-tests-bootstrap-admin-key-0123456789"
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+
+def settings(**env: str) -> Settings:
+    """Test settings: the bootstrap key set, anything else as given (environment names)."""
+    return Settings.from_env({"DATABASE_URL": "memory://", "CHARTER_ADMIN_KEY": ADMIN_KEY, **env})
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
 
 
 def new_slug(prefix: str = "t") -> str:
@@ -27,6 +42,18 @@ def audit(client, **filters) -> list[dict]:
     r = client.get("/v1/audit", params={"limit": 500, **filters})
     assert r.status_code == 200, r.text
     return r.json()["items"]
+
+
+def all_events(client) -> list[dict]:
+    """Every audit event, newest first, through every page."""
+    events, cursor = [], None
+    while True:
+        r = client.get("/v1/audit", params={"limit": 500, **({"cursor": cursor} if cursor else {})})
+        assert r.status_code == 200, r.text
+        events += r.json()["items"]
+        cursor = r.json().get("next_cursor")
+        if cursor is None:
+            return events
 
 
 def assert_error(response, status: int, code: str | None = None) -> dict:

@@ -19,12 +19,11 @@ def test_catalog_comes_from_configuration(client):
 
 def test_catalog_file_is_configurable(store, tmp_path):
     from charter.app import create_app
-    from charter.config import Settings
+    from tests.api.helpers import ADMIN, settings
 
     catalog = tmp_path / "catalog.yaml"
     catalog.write_text("- {key: solo, name: Solo, description: One product, supports_trial: false}\n")
-    settings = Settings.from_env({"CHARTER_CATALOG": str(catalog), "DATABASE_URL": "memory://"})
-    with create_app(store=store, settings=settings).test_client() as c:
+    with create_app(store=store, settings=settings(CHARTER_CATALOG=str(catalog))).test_client(headers=ADMIN) as c:
         assert [i["key"] for i in c.get("/v1/catalog").json()["items"]] == ["solo"]
 
 

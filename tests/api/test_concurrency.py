@@ -4,14 +4,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from tests.api.helpers import audit
+from tests.api.helpers import ADMIN, audit
 
 
 def _race(base: str, n: int, send) -> list[int]:
     barrier = threading.Barrier(n)
 
     def one(i):
-        with httpx.Client(base_url=base, timeout=60) as c:
+        with httpx.Client(base_url=base, timeout=60, headers=ADMIN) as c:
             barrier.wait()
             return send(c, i).status_code
 

@@ -29,10 +29,11 @@ SPEC = {
     "openapi": "3.0.3",
     "info": {"title": "dispatch", "version": "1"},
     "paths": {
-        "/healthz": {"get": {"operationId": f"{HERE}.healthz", "responses": {"200": {"description": "ok"}}}},
+        "/healthz": {"get": {"operationId": f"{HERE}.healthz", "security": [], "responses": {"200": {"description": "ok"}}}},
         "/items/{item_id}": {
             "post": {
                 "operationId": f"{HERE}.echo",
+                "security": [],
                 "parameters": [
                     {"in": "path", "name": "item_id", "required": True, "schema": {"type": "integer"}},
                     {"in": "query", "name": "limit", "schema": {"type": "integer", "default": 7}},
@@ -43,12 +44,12 @@ SPEC = {
                 "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}}},
             },
         },
-        "/created": {"get": {"operationId": f"{HERE}.created", "responses": {"201": {"description": "ok"}}}},
-        "/nothing": {"delete": {"operationId": f"{HERE}.nothing", "responses": {"204": {"description": "gone"}}}},
-        "/big": {"get": {"operationId": f"{HERE}.big", "responses": {"200": {"description": "ok"}}}},
-        "/framework": {"get": {"operationId": f"{HERE}.framework", "responses": {"202": {"description": "ok"}}}},
-        "/where": {"get": {"operationId": f"{HERE}.where", "responses": {"200": {"description": "ok"}}}},
-        "/slow": {"get": {"operationId": f"{HERE}.slow", "responses": {"200": {"description": "ok"}}}},
+        "/created": {"get": {"operationId": f"{HERE}.created", "security": [], "responses": {"201": {"description": "ok"}}}},
+        "/nothing": {"delete": {"operationId": f"{HERE}.nothing", "security": [], "responses": {"204": {"description": "gone"}}}},
+        "/big": {"get": {"operationId": f"{HERE}.big", "security": [], "responses": {"200": {"description": "ok"}}}},
+        "/framework": {"get": {"operationId": f"{HERE}.framework", "security": [], "responses": {"202": {"description": "ok"}}}},
+        "/where": {"get": {"operationId": f"{HERE}.where", "security": [], "responses": {"200": {"description": "ok"}}}},
+        "/slow": {"get": {"operationId": f"{HERE}.slow", "security": [], "responses": {"200": {"description": "ok"}}}},
     },
 }
 

@@ -71,10 +71,9 @@ def test_invalid_utf8_and_nul_are_400(client):
 
 def test_body_limit_answers_413(store):
     from charter.app import create_app
-    from charter.config import Settings
+    from tests.api.helpers import ADMIN, settings
 
-    settings = Settings.from_env({"DATABASE_URL": "memory://", "CHARTER_MAX_BODY_BYTES": "200"})
-    with create_app(store=store, settings=settings).test_client() as c:
+    with create_app(store=store, settings=settings(CHARTER_MAX_BODY_BYTES="200")).test_client(headers=ADMIN) as c:
         small = {"slug": "small", "name": "x"}
         assert c.post("/v1/tenants", json=small).status_code == 201
         big = {"slug": "big-one", "name": "x" * 250}
@@ -112,8 +111,10 @@ def test_readyz_503_when_the_store_is_gone(store, tmp_path):
     from charter.app import create_app
     from store.sql import SqlStore
 
+    from tests.api.helpers import ADMIN, settings
+
     gone = SqlStore(f"sqlite:///{tmp_path}/missing-dir/none.db")
-    with create_app(store=gone).test_client() as c:
+    with create_app(store=gone, settings=settings()).test_client(headers=ADMIN) as c:
         assert_error(c.get("/readyz"), 503, "store_unavailable")
         assert c.get("/healthz").status_code == 200
         assert_error(c.get(f"/v1/tenants/{uuid.uuid4()}"), 503, "store_unavailable")

@@ -31,12 +31,13 @@ def charter(project: Path, *args: str, env: dict | None = None, timeout: float =
 
 
 def get_status(project: Path, path: str) -> tuple[int, str]:
-    """GET `path` from the copy's app on the memory store: (status, error code or "")."""
+    """GET `path` from the copy's app on the memory store, as platform_admin: (status, error code or "")."""
     probe = (
         "import sys\n"
         "from charter.app import create_app\n"
         "from store.memory import MemoryStore\n"
-        "r = create_app(store=MemoryStore()).test_client().get(sys.argv[1])\n"
+        "from tests.api.helpers import ADMIN, settings\n"
+        "r = create_app(store=MemoryStore(), settings=settings()).test_client(headers=ADMIN).get(sys.argv[1])\n"
         "print(r.status_code, r.json().get('error', '') if r.headers.get('content-type', '').startswith('application/json') else '')\n"
     )
     run = subprocess.run([sys.executable, "-c", probe, path], cwd=project, capture_output=True, text=True,

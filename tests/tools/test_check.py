@@ -11,13 +11,17 @@ def test_the_project_passes():
     assert problems() == []
 
 
-def _with_extra_op(tmp_path, path, method, op_id):
+_PUBLIC = object()
+
+
+def _with_extra_op(tmp_path, path, method, op_id, security=_PUBLIC):
     specs = tmp_path / "specs"
     shutil.copytree(ROOT / "specs", specs)
     doc = yaml.safe_load((specs / "registry.yaml").read_text())
-    doc["paths"].setdefault(path, {})[method] = {
-        "operationId": op_id, "responses": {"200": {"description": "ok"}},
-    }
+    op = {"operationId": op_id, "responses": {"200": {"description": "ok"}}}
+    if security is not None:
+        op["security"] = [] if security is _PUBLIC else security
+    doc["paths"].setdefault(path, {})[method] = op
     (specs / "registry.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     return specs
 
@@ -31,6 +35,21 @@ def test_unbound_operation_id_fails(tmp_path):
 def test_missing_module_fails(tmp_path):
     specs = _with_extra_op(tmp_path, "/v1/nothing", "get", "handlers.registry.nowhere.thing")
     assert any("handlers.registry.nowhere.thing names no handler" in p for p in problems(specs))
+
+
+def test_operation_without_security_fails(tmp_path):
+    specs = _with_extra_op(tmp_path, "/v1/catalog", "post", "handlers.registry.catalog.post_it", security=None)
+    found = [p for p in problems(specs) if "POST /v1/catalog" in p and "security" in p]
+    assert len(found) == 1 and "declares no security" in found[0], found
+
+
+def test_unknown_scope_or_scheme_fails(tmp_path):
+    specs = _with_extra_op(tmp_path, "/v1/catalog", "post", "handlers.registry.catalog.post_it",
+                           security=[{"bearerAuth": ["tenants:destroy"]}])
+    assert any("unknown scopes ['tenants:destroy']" in p for p in problems(specs))
+    specs = _with_extra_op(tmp_path / "b", "/v1/catalog", "post", "handlers.registry.catalog.post_it",
+                           security=[{"basicAuth": []}])
+    assert any("unknown security scheme 'basicAuth'" in p for p in problems(specs))
 
 
 def test_handler_without_operation_fails(tmp_path):

@@ -8,12 +8,13 @@ import time
 
 import httpx
 
+from tests.api.helpers import ADMIN, ADMIN_KEY
 from tools.server import free_port
 
 
 def _start(tmp_path, *args, env=None):
     full_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    full_env.update(env or {})
+    full_env.update({"CHARTER_ADMIN_KEY": ADMIN_KEY, **(env or {})})
     return subprocess.Popen(
         [sys.executable, "-m", "tools.cli", "serve", *args], cwd=tmp_path, env=full_env,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -50,14 +51,15 @@ def test_serve_on_the_embedded_default_is_durable(tmp_path):
     try:
         _wait_up(proc, base)
         r = httpx.post(f"{base}/v1/tenants", json={"slug": "durable", "name": "D"},
-                       headers={"x-request-id": "serve-test-1"})
+                       headers={"x-request-id": "serve-test-1", **ADMIN})
         assert r.status_code == 201 and r.headers["x-request-id"] == "serve-test-1"
         # two worker processes, one SQLite file: the race still has exactly one winner
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(30) as pool:
             statuses = list(pool.map(
-                lambda i: httpx.post(f"{base}/v1/tenants", json={"slug": "raced", "name": str(i)}, timeout=60).status_code,
+                lambda i: httpx.post(f"{base}/v1/tenants", json={"slug": "raced", "name": str(i)}, headers=ADMIN,
+                                     timeout=60).status_code,
                 range(30)))
         assert statuses.count(201) == 1 and statuses.count(409) == 29, statuses
     finally:
@@ -70,7 +72,8 @@ def test_serve_on_the_embedded_default_is_durable(tmp_path):
     proc = _start(tmp_path, env={"CHARTER_PORT": str(port)})
     try:
         _wait_up(proc, base)
-        assert httpx.get(f"{base}/v1/tenants/by-slug/durable").status_code == 200
+        assert httpx.get(f"{base}/v1/tenants/by-slug/durable", headers=ADMIN).status_code == 200
+        assert httpx.get(f"{base}/v1/tenants/by-slug/durable").status_code == 401
     finally:
         _stop(proc)
 

@@ -1,0 +1,122 @@
+"""Rate limits on the credential checks: login, API key exchange and registry key verify.
+
+Each limit allows a burst of N requests, refilled at N per window (GCRA, store.models.gcra), per
+client address and per account or key. The counters live in the store, so every worker of every
+instance on one database shares them.
+
+- Per address: login and key exchange count every attempt (each may cost an argon2 run); key
+  verify counts failures only, so a product verifying good keys at any rate is never held back.
+- Per account or key: failures only. A failed login counts against its account; a failed key
+  counts against its display prefix, and a prefix over its limit refuses further argon2 runs,
+  while a key this worker has already verified still passes: a key's prefix is no secret, and
+  knowing it must not let anyone lock the key out. (An account can still be locked out by
+  someone failing its password: that is what a per-account limit is.)
+
+Configured by CHARTER_RATE_LIMITS, a comma-separated list of `<action>.<per>=<count>/<seconds>`
+or `<action>.<per>=off`, over the defaults below. Subjects are stored hashed: the limiter table
+holds no email addresses or key prefixes.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from dataclasses import dataclass
+
+from charter.errors import ApiError
+from store.models import RateBucket
+
+DEFAULTS: dict[str, tuple[int, int] | None] = {
+    "login.ip": (30, 60),  # attempts
+    "login.account": (10, 60),  # failures
+    "exchange.ip": (60, 60),  # attempts
+    "exchange.key": (20, 60),  # failures of one key prefix
+    "verify.ip": (60, 60),  # failures
+    "verify.key": (20, 60),  # failures of one key prefix
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    count: int
+    seconds: float
+
+    @property
+    def interval(self) -> float:
+        return self.seconds / self.count
+
+
+def parse(spec: str) -> dict[str, Rule]:
+    """The defaults with CHARTER_RATE_LIMITS applied; ValueError on anything malformed."""
+    values = dict(DEFAULTS)
+    for item in (part.strip() for part in (spec or "").split(",")):
+        if not item:
+            continue
+        name, sep, value = item.partition("=")
+        name, value = name.strip(), value.strip().lower()
+        if not sep or name not in DEFAULTS:
+            raise ValueError(f"unknown rate limit {name!r}; known: {', '.join(DEFAULTS)}")
+        if value == "off":
+            values[name] = None
+            continue
+        count, slash, seconds = value.partition("/")
+        try:
+            parsed = (int(count), int(seconds))
+        except ValueError:
+            parsed = (0, 0)
+        if not slash or parsed[0] < 1 or parsed[1] < 1:
+            raise ValueError(f"rate limit {name} must be <count>/<seconds> or off, got {value!r}")
+        values[name] = parsed
+    return {name: Rule(*v) for name, v in values.items() if v is not None}
+
+
+class Limits:
+    def __init__(self, rules: dict[str, Rule]):
+        self.rules = rules
+
+    def buckets(self, action: str, **subjects: str | None) -> list[RateBucket]:
+        out = []
+        for per, subject in subjects.items():
+            rule = self.rules.get(f"{action}.{per}")
+            if rule is not None and subject:
+                digest = hashlib.sha256(subject.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+                out.append(RateBucket(f"{action}.{per}:{digest}", rule.interval, rule.count))
+        return out
+
+    def acquire(self, store, action: str, **subjects: str | None) -> None:
+        """Count one attempt; ApiError 429 (and nothing counted) when any limit is used up."""
+        _refuse(action, self._wait(store, action, subjects, count=True))
+
+    def check(self, store, action: str, **subjects: str | None) -> None:
+        """ApiError 429 when one more attempt would not fit; counts nothing."""
+        _refuse(action, self._wait(store, action, subjects, count=False))
+
+    def before_hashing(self, store, action: str, per: str, subject: str | None, ran: list):
+        """For auth.apikeys.authenticate: refuse an argon2 run when `subject` is over its limit,
+        and note in `ran` that one ran (a failure that cost one is what such a limit counts)."""
+        def gate() -> None:
+            self.check(store, action, **{per: subject})
+            ran.append(True)
+        return gate
+
+    def charge(self, store, action: str, **subjects: str | None) -> None:
+        """Count a failed attempt (one that check() let through)."""
+        self._wait(store, action, subjects, count=True)
+
+    def _wait(self, store, action: str, subjects: dict, *, count: bool) -> float:
+        """Seconds until one more attempt fits (0: it fits, and is counted when `count`)."""
+        buckets = self.buckets(action, **subjects)
+        if not buckets:
+            return 0.0
+        if count:
+            with store.write() as s:
+                return s.rate_limits.acquire(buckets, time.time())
+        with store.read() as s:
+            return s.rate_limits.peek(buckets, time.time())
+
+
+def _refuse(action: str, wait: float) -> None:
+    if wait > 0:
+        seconds = max(1, math.ceil(wait))
+        raise ApiError(429, f"too many {action} attempts; retry in {seconds} s", "rate_limited",
+                       headers={"Retry-After": str(seconds)})

@@ -1,0 +1,1 @@
+"""Handlers for specs/gateway.yaml: what concerns the whole server."""

@@ -1,0 +1,1 @@
+"""Handlers for specs/identity.yaml: sessions, service-account tokens, the principal, the JWKS."""
