@@ -27,7 +27,8 @@ from store.models import (
     SigningKey,
     Tenant,
     User,
-    gcra,
+    bucket_keys,
+    gcra_fit,
     utcnow,
 )
 
@@ -394,13 +395,13 @@ class _RateLimits(_Repo):
     refused with ValueError, as the SQL store does."""
 
     def peek(self, buckets: list[RateBucket], now: float) -> float:
-        _check_keys(buckets)
-        return _fit(buckets, self.s.rate, now)[1]
+        bucket_keys(buckets)
+        return gcra_fit(buckets, self.s.rate, now)[1]
 
     def acquire(self, buckets: list[RateBucket], now: float) -> float:
         self._write()
-        _check_keys(buckets)
-        new_tats, wait = _fit(buckets, self.s.rate, now)
+        bucket_keys(buckets)
+        new_tats, wait = gcra_fit(buckets, self.s.rate, now)
         if wait == 0.0 and new_tats:
             old = {key: self.s.rate.get(key) for key in new_tats}
             self._on_rollback(lambda: self._restore(old))
@@ -419,21 +420,6 @@ class _RateLimits(_Repo):
                 self.s.rate.pop(key, None)
             else:
                 self.s.rate[key] = tat
-
-
-def _check_keys(buckets: list[RateBucket]) -> None:
-    if len({b.key for b in buckets}) != len(buckets):
-        raise ValueError("each rate bucket key may appear once per call")
-
-
-def _fit(buckets: list[RateBucket], tats: dict[str, float], now: float) -> tuple[dict[str, float], float]:
-    """(the new tat of each bucket, the longest wait): one more request fits all when wait is 0."""
-    new_tats, wait = {}, 0.0
-    for bucket in buckets:
-        new_tat, bucket_wait = gcra(tats.get(bucket.key, 0.0), now, bucket)
-        new_tats[bucket.key] = new_tat
-        wait = max(wait, bucket_wait)
-    return new_tats, wait
 
 
 class _Session:

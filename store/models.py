@@ -185,3 +185,23 @@ def gcra(tat: float, now: float, bucket: RateBucket) -> tuple[float, float]:
     # Epoch seconds near 1.7e9 carry rounding of about 2e-7 s: a request exactly on the boundary
     # must still fit, or a burst of 9 per 60 s would admit 8.
     return (new_tat, 0.0) if wait <= GCRA_SLACK_S else (tat, wait)
+
+
+def bucket_keys(buckets: list[RateBucket]) -> list[str]:
+    """The buckets' keys, sorted (the order SQL locks their rows in). A key given twice is refused
+    (ValueError): one key is one bucket, and two limits on it would contradict each other."""
+    keys = sorted(b.key for b in buckets)
+    if any(a == b for a, b in zip(keys, keys[1:])):
+        raise ValueError("each rate bucket key may appear once per call")
+    return keys
+
+
+def gcra_fit(buckets: list[RateBucket], tats: dict[str, float], now: float) -> tuple[dict[str, float], float]:
+    """gcra() over several buckets: (the new time of each, the longest wait). One more request
+    fits them all when the wait is 0."""
+    new_tats, wait = {}, 0.0
+    for bucket in buckets:
+        new_tat, bucket_wait = gcra(tats.get(bucket.key, 0.0), now, bucket)
+        new_tats[bucket.key] = new_tat
+        wait = max(wait, bucket_wait)
+    return new_tats, wait

@@ -25,7 +25,7 @@ import itertools
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from store.models import RateBucket, gcra
+from store.models import RateBucket, bucket_keys, gcra_fit
 from store.sql.base import Repo
 from store.sql.tables import rate_limits
 
@@ -63,25 +63,6 @@ _SWEEP = {
 }
 
 
-def sorted_keys(buckets: list[RateBucket]) -> list[str]:
-    """The buckets' keys in lock order. A key given twice is refused (ValueError): one key is one
-    bucket, and two limits on it would contradict each other."""
-    keys = sorted(b.key for b in buckets)
-    if any(a == b for a, b in zip(keys, keys[1:])):
-        raise ValueError("each rate bucket key may appear once per call")
-    return keys
-
-
-def fit(buckets: list[RateBucket], tats: dict[str, float], now: float) -> tuple[dict[str, float], float]:
-    """(the new tat of each bucket, the longest wait): one more request fits all when wait is 0."""
-    new_tats, wait = {}, 0.0
-    for bucket in buckets:
-        new_tat, bucket_wait = gcra(tats.get(bucket.key, 0.0), now, bucket)
-        new_tats[bucket.key] = new_tat
-        wait = max(wait, bucket_wait)
-    return new_tats, wait
-
-
 class SqlRateLimits(Repo):
     def __init__(self, conn, writable: bool, ticks=None):
         super().__init__(conn, writable)
@@ -89,20 +70,20 @@ class SqlRateLimits(Repo):
         self._ticks = ticks if ticks is not None else itertools.count(1)
 
     def peek(self, buckets: list[RateBucket], now: float) -> float:
-        keys = sorted_keys(buckets)
+        keys = bucket_keys(buckets)
         if not keys:
             return 0.0
         tats = dict(self._run(_PEEK, {"keys": keys}).all())
-        return fit(buckets, tats, now)[1]
+        return gcra_fit(buckets, tats, now)[1]
 
     def acquire(self, buckets: list[RateBucket], now: float) -> float:
         self._write()
-        keys = sorted_keys(buckets)
+        keys = bucket_keys(buckets)
         if not keys:
             return 0.0
         # In key order, so concurrent acquires lock their rows in one order: no deadlock.
         tats = dict(self._run(_CLAIM[self.pg], [{"key": key, "tat": 0.0} for key in keys]).all())
-        new_tats, wait = fit(buckets, tats, now)
+        new_tats, wait = gcra_fit(buckets, tats, now)
         if wait == 0.0:
             self._run(_SET, [{"b_key": key, "b_tat": new_tats[key]} for key in keys])
         if next(self._ticks) % HOUSEKEEPING_EVERY == 0:
