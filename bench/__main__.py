@@ -16,9 +16,10 @@ import sys
 import tempfile
 import time
 import warnings
+from contextlib import ExitStack
 from pathlib import Path
 
-from bench import databases, load, report, servers
+from bench import databases, load, report, servers, worktree
 from bench.harness import OPEN_LOOP_CONNECTIONS, VERIFY_RATE, Options, Run
 from bench.scenarios import ALL
 
@@ -38,7 +39,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="peer endpoints declare no response_model (it then neither validates nor re-serialises answers)")
     p.add_argument("--no-wrk", action="store_true", help="use the Python load generator even if wrk is installed")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (access logs, SQLite files)")
+    p.add_argument("--baseline", metavar="REV",
+                   help="also serve Charter at git revision REV (a worktree in the temp dir) in scenario 1's "
+                        "rounds, and judge Charter >= 0.90x its req/s (the security layer's cost)")
     args = p.parse_args(argv)
+    if args.baseline and args.scenario and 1 not in args.scenario:
+        p.error("--baseline is measured in scenario 1: add --scenario 1")
     if args.quick:
         args.duration, args.rounds = min(args.duration, 2), 1
     if args.duration < 1 or args.rounds < 1 or args.connections < 1:
@@ -57,7 +63,8 @@ def _git() -> str:
     return f"{head}{' + uncommitted changes' if dirty else ''}" if head else "unknown"
 
 
-def header(options: Options, pg_problem: str | None) -> str:
+def header(options: Options, pg_problem: str | None, baseline: worktree.Checkout | None = None,
+           token_ttl: int | None = None) -> str:
     wrk = load.wrk_version() if options.use_wrk else None
     driver = (f"wrk {wrk} (-t{min(2, options.connections)} -c{options.connections})" if wrk
               else f"Python asyncio client, {options.connections} connections (wrk not used)")
@@ -69,6 +76,12 @@ def header(options: Options, pg_problem: str | None) -> str:
         f"  servers   charter {_git()}{'' if servers.CHARTER_ROOT == servers.ROOT else f' at {servers.CHARTER_ROOT}'}; "
         f"peer bench/peer.py (FastAPI, `{'async def' if options.peer_endpoints == 'async' else 'def'}` endpoints, "
         f"{'with' if options.peer_response_models else 'no'} response_model); one gunicorn worker (uvicorn) each",
+        *([f"  baseline  charter {baseline.commit} ({baseline.subject[:70]}), from a git worktree "
+           f"at {baseline.path}, scenario 1 only"] if baseline else []),
+        "  auth      CHARTER_ADMIN_KEY set; GET tenant with a tenant-bound service token (API key with "
+        "tenants:read, exchanged at /v1/auth/token), POST tenant and GET audit with the admin key, "
+        "verify public" + (f"; CHARTER_SERVICE_TOKEN_TTL={token_ttl} (the rounds outlast the default)"
+                           if token_ttl else ""),
         f"  load      {driver}; scenario 3: asyncio open loop, {VERIFY_RATE} req/s over "
         f"{OPEN_LOOP_CONNECTIONS} connections",
         f"  rounds    {options.rounds} x {options.duration} s per server, alternating, medians"
@@ -88,12 +101,20 @@ def main(argv: list[str] | None = None) -> int:
                       peer_response_models=not args.peer_no_response_model)
     chosen = sorted(set(args.scenario or ALL))
     root = Path(tempfile.mkdtemp(prefix="charter-bench-"))
-    run = Run(options, root)
-    run.pg_problem = databases.postgres_problem()
-    print(header(options, run.pg_problem), flush=True)
     rows: list[report.Row] = []
     failed = False
+    cleanup = ExitStack()  # the baseline's worktree, removed before the temp dir (also with --keep)
     try:
+        baseline = cleanup.enter_context(worktree.checkout(args.baseline, root)) if args.baseline else None
+    except RuntimeError as exc:
+        cleanup.close()
+        shutil.rmtree(root, ignore_errors=True)
+        print(f"--baseline {args.baseline}: {exc}", file=sys.stderr)
+        return 2
+    run = Run(options, root, baseline)
+    try:
+        run.pg_problem = databases.postgres_problem()
+        print(header(options, run.pg_problem, baseline, options.token_ttl), flush=True)
         for number in chosen:
             run.say(f"scenario {number}")
             try:
@@ -103,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
                 run.notes.append(f"FAIL scenario {number}: {type(exc).__name__}: {exc}")
                 rows.append(report.Row(number, "(scenario aborted)", "-", "-", result=f"{report.FAIL}: see notes"))
     finally:
+        cleanup.close()
         keep = args.keep or failed or any(n.startswith("FAIL") for n in run.notes)
         if keep:
             run.notes.append(f"logs and files kept in {root}")

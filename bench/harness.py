@@ -1,7 +1,15 @@
-"""What every scenario shares: options, servers and stores that clean up after themselves, and
-rounds that alternate between the servers under comparison (A B A B …)."""
+"""What every scenario shares: options, servers and stores that clean up after themselves, the
+credentials each server is called with, and rounds that alternate between the servers under
+comparison (A B A B …).
+
+Credentials: every server of a run gets the same CHARTER_ADMIN_KEY (a fresh random one), the
+platform_admin bearer for creating tenants and keys and for reading the audit log. A tenant-bound
+service token (service_token) is what a product calling the registry would hold: an API key of
+that tenant with scope tenants:read, exchanged at POST /v1/auth/token.
+"""
 from __future__ import annotations
 
+import secrets
 import sys
 import time
 import uuid
@@ -12,11 +20,14 @@ from pathlib import Path
 from bench import databases, load, servers
 from bench.load import Op, Result
 from bench.report import Summary
+from bench.servers import bearer
+from bench.worktree import Checkout
 
 TENANT_BODY = '{"slug":"{slug}","name":"Bench tenant"}'
 POST_TENANT = Op("POST", "/v1/tenants", TENANT_BODY)
 VERIFY_RATE = 200  # requests per second, scenario 3
 OPEN_LOOP_CONNECTIONS = 8
+SERVICE_TOKEN_TTL_S = 600  # Charter's default CHARTER_SERVICE_TOKEN_TTL
 
 
 @dataclass(frozen=True)
@@ -33,13 +44,25 @@ class Options:
     def warmup(self) -> int:
         return 1 if self.quick else 2
 
+    @property
+    def token_ttl(self) -> int | None:
+        """CHARTER_SERVICE_TOKEN_TTL for the servers when the default would expire before one
+        scenario's rounds are over (at most 3 servers x 2 operations, a token minted before them);
+        None, as a user runs Charter, whenever the default is long enough (it is, with the
+        defaults). The lifetime costs a request nothing: a verified token is cached until it expires."""
+        needed = 3 * 2 * (self.warmup + self.rounds * self.duration) + 120
+        return needed if needed > SERVICE_TOKEN_TTL_S else None
+
 
 class Run:
     """One `python -m bench` run: its temp dir, its options, and what scenarios hand each other."""
 
-    def __init__(self, options: Options, root: Path):
+    def __init__(self, options: Options, root: Path, baseline: Checkout | None = None):
         self.options = options
         self.root = root
+        self.baseline = baseline  # another revision served next to Charter in scenario 1
+        self.admin_key = secrets.token_urlsafe(32)  # every server's CHARTER_ADMIN_KEY
+        self.env = {"CHARTER_SERVICE_TOKEN_TTL": str(options.token_ttl)} if options.token_ttl else {}
         self.pg_problem: str | None = None
         self.memory: dict[str, Summary] = {}  # scenario 1's Charter memory numbers, by operation
         self.peer_memory: dict[str, Summary] = {}
@@ -63,12 +86,18 @@ class Run:
         return stack.enter_context(databases.postgres_schema(self.tag()))
 
     def start(self, stack: ExitStack, name: str, store: str, url: str) -> servers.Server:
+        """`name`: "charter", "peer", or "baseline" (Charter at the --baseline revision)."""
         workdir = self.root / f"{name}-{store}-{self.tag()}"
         if name == "charter":
-            server = servers.start_charter(store, url, workdir)
+            server = servers.start_charter(store, url, workdir, self.admin_key, self.env)
+        elif name == "baseline":
+            if self.baseline is None:
+                raise RuntimeError("no --baseline revision to serve")
+            server = servers.start_charter(store, url, workdir, self.admin_key, self.env,
+                                           root=self.baseline.path, name="baseline", authenticates=False)
         else:
-            server = servers.start_peer(store, url, workdir, self.options.peer_endpoints,
-                                        self.options.peer_response_models)
+            server = servers.start_peer(store, url, workdir, self.admin_key, self.env,
+                                        self.options.peer_endpoints, self.options.peer_response_models)
         stack.callback(self._stop, server)
         return server
 
@@ -111,9 +140,25 @@ class Run:
 
 
 def new_tenant(server: servers.Server, tag: str) -> str:
-    return server.expect(201, "POST", "/v1/tenants", {"slug": tag, "name": "Bench tenant"})["id"]
+    """A tenant created by the platform admin (only platform callers may create tenants)."""
+    return server.expect(201, "POST", "/v1/tenants", {"slug": tag, "name": "Bench tenant"}, server.admin)["id"]
 
 
-def new_key(server: servers.Server, tenant_id: str) -> str:
-    created = server.expect(201, "POST", "/v1/api-keys", {"tenant_id": tenant_id, "name": "bench"})
-    return created["plaintext"]
+def new_key(server: servers.Server, tenant_id: str, scopes: list[str] | None = None) -> str:
+    """A registry API key of the tenant, created by the platform admin; its plaintext."""
+    body = {"tenant_id": tenant_id, "name": "bench", **({"scopes": scopes} if scopes else {})}
+    return server.expect(201, "POST", "/v1/api-keys", body, server.admin)["plaintext"]
+
+
+def serves_auth(server: servers.Server) -> bool:
+    """Whether the server has the security layer (its spec offers POST /v1/auth/token): a revision
+    before it (BENCH_CHARTER_ROOT, --baseline) ignores credentials and can mint no token."""
+    spec = server.expect(200, "GET", "/openapi.json")
+    return "post" in (spec.get("paths") or {}).get("/v1/auth/token", {})
+
+
+def service_token(server: servers.Server, tenant_id: str) -> str:
+    """A tenant-bound access token, as a product calling the registry holds one: an API key with
+    scope tenants:read exchanged at POST /v1/auth/token (`Authorization: Bearer bp_…`, no body)."""
+    key = new_key(server, tenant_id, ["tenants:read"])
+    return server.expect(200, "POST", "/v1/auth/token", headers=bearer(key))["access_token"]

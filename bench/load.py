@@ -8,6 +8,7 @@ open_loop     a fixed request rate (asyncio, raw keep-alive sockets). Requests a
               every request due during it and shows in the percentiles (no coordinated omission).
 
 An Op's body may hold "{slug}": every request then gets a slug no other request of the run uses.
+An Op's headers (say `Authorization: Bearer …`) go with every request it sends, in every loop.
 """
 from __future__ import annotations
 
@@ -29,6 +30,11 @@ class Op:
     method: str
     path: str
     body: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()  # (name, value) pairs sent with every request
+
+    def with_headers(self, headers: dict[str, str] | None) -> "Op":
+        """This op with `headers` (name -> value) added to what it sends."""
+        return Op(self.method, self.path, self.body, (*self.headers, *(headers or {}).items()))
 
 
 @dataclass
@@ -96,9 +102,14 @@ def wrk_command(base: str, op: Op, duration: int, connections: int, slug_prefix:
     threads = max(1, min(2, connections))
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency",
            f"--timeout={WRK_TIMEOUT_S}s"]
-    if op.body is None and op.method == "GET":
+    if op.body is None and op.method == "GET":  # no script: wrk's static request, the cheapest client
+        for name, value in op.headers:
+            cmd += ["-H", f"{name}: {value}"]
         return [*cmd, base + op.path]
-    return [*cmd, "-s", str(LUA), base + op.path, "--", op.method, op.path, op.body or "", slug_prefix]
+    # A script builds its requests with its own header table (wrk.format ignores -H), so headers
+    # go to bench/request.lua as arguments, one "Name: value" each, after the slug prefix.
+    return [*cmd, "-s", str(LUA), base + op.path, "--", op.method, op.path, op.body or "", slug_prefix,
+            *(f"{name}: {value}" for name, value in op.headers)]
 
 
 def _wrk(base: str, op: Op, duration: int, connections: int, slug_prefix: str) -> Result:
@@ -114,6 +125,8 @@ def _wrk(base: str, op: Op, duration: int, connections: int, slug_prefix: str) -
 def raw_request(op: Op, host: str, slug: str | None = None) -> bytes:
     body = b""
     head = f"{op.method} {op.path} HTTP/1.1\r\nHost: {host}\r\n"
+    for name, value in op.headers:
+        head += f"{name}: {value}\r\n"
     if op.body is not None:
         body = (op.body.replace("{slug}", slug) if slug else op.body).encode()
         head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"

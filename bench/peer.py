@@ -5,7 +5,14 @@ pydantic body models, a response_model equivalent to the spec's schema) and then
 handler function Charter routes that operation to, with the same plain values. Handler logic,
 store and audit writes are therefore identical; only the framework layer differs. A pure ASGI
 middleware does Charter's per-request work around it: bind charter.runtime's context, set
-X-Request-ID, write one JSON access-log line to stderr.
+X-Request-ID and X-API-Version, write one JSON access-log line to stderr.
+
+Security is Charter's own too: one auth.gate.Gate, built from the merged spec over the same
+services, admits every request in a FastAPI dependency that knows its endpoint's operationId
+(credentials, token cache, session or key liveness, tenant header, scopes; public operations pass
+untouched), and the endpoint binds the principal it answers (charter.runtime.bind_principal)
+around the handler call, in whatever thread FastAPI runs the endpoint in. Refusals are Charter's
+ApiErrors and answer Charter's error body, WWW-Authenticate included.
 
 Endpoints are `def`: the handlers are blocking functions, and FastAPI runs `def` endpoints in its
 threadpool. With BENCH_PEER_ENDPOINTS=async they are `async def` instead and call the handlers
@@ -21,16 +28,20 @@ from __future__ import annotations
 import functools
 import os
 import time
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from fastapi import FastAPI, Query
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
-from charter import logs, middleware, runtime
-from charter.errors import CODES, ApiError
+from auth.gate import Gate
+from auth.principal import Principal
+from charter import logs, middleware, runtime, specs
+from charter.errors import CHALLENGE, CODES, ApiError
+from handlers.identity import tokens
 from handlers.registry import api_keys, audit, health, tenants
 from store.errors import Unavailable
 
@@ -131,6 +142,14 @@ class Status(BaseModel):
     status: str
 
 
+class ServiceToken(BaseModel):
+    access_token: str
+    token_type: str
+    expires_in: int
+    tenant_id: UUID
+    scope: str
+
+
 # ------------------------------------------------------------------------------- per request
 
 class RequestContext:
@@ -148,16 +167,21 @@ class RequestContext:
         started = time.perf_counter()
         who = middleware.caller_of(scope, dict(scope.get("headers") or []))
         status = [500]
-        tokens = runtime.bind(self.services, who)
+        bound = runtime.bind(self.services, who)
         try:
-            await self.app(scope, receive, middleware.stamping(send, who.request_id, status))
+            await self.app(scope, receive, middleware.stamping(send, who.request_id, status,
+                                                               self.services.settings.api_version))
         finally:
-            runtime.reset(tokens)
+            runtime.reset(bound)
             route = scope.get("route")
             middleware.log_access(scope, who.request_id, getattr(route, "operation_id", None), status[0], started)
 
 
 def _error(status: int, message: str, code: str | None = None, headers=None) -> JSONResponse:
+    """Charter's error body; a 401 carries Charter's challenge, as charter.errors renders it."""
+    headers = dict(headers or {})
+    if status == 401 and not any(k.lower() == "www-authenticate" for k in headers):
+        headers["WWW-Authenticate"] = CHALLENGE
     return JSONResponse({"error": code or CODES.get(status, "error"), "message": message},
                         status_code=status, headers=headers or None)
 
@@ -174,6 +198,34 @@ def _endpoint(func):
     return inline
 
 
+def _admission(gate: Gate, operation_id: str):
+    """A FastAPI dependency: Charter's gate for `operation_id`, as auth.middleware runs it (with
+    the raw ASGI headers the request middleware keeps on the caller). Its answer is the principal
+    (None for a public operation); a refusal raises Charter's ApiError."""
+
+    async def admitted(request: Request) -> Principal | None:
+        scope = request.scope
+        headers = runtime.caller().headers or dict(scope.get("headers") or [])
+        return await gate.admit(operation_id, scope["method"], scope["path"], headers)
+
+    return Depends(admitted)
+
+
+@contextmanager
+def _acting(principal: Principal | None):
+    """The principal bound for the handler, in the context the handler runs in (a `def`
+    endpoint's threadpool thread runs in a copy of the request's context, so binding happens here,
+    in the endpoint, not in the dependency on the event loop)."""
+    if principal is None:  # a public operation: nothing bound, as auth.middleware does
+        yield
+        return
+    token = runtime.bind_principal(principal)
+    try:
+        yield
+    finally:
+        runtime.reset_principal(token)
+
+
 def _body(result):
     """A handler's answer without the status Charter's handlers may pair it with."""
     return result[0] if isinstance(result, tuple) else result
@@ -183,8 +235,9 @@ def _body(result):
 
 def create_app(services: runtime.Services | None = None) -> FastAPI:
     """The peer over `services` (default: built from the environment as charter/app.py does)."""
-    services = services or _services_from_env()
+    services = services or build_services()
     models = os.environ.get("BENCH_PEER_RESPONSE_MODELS", "1") != "0"
+    gate = Gate(services, specs.load_merged(services.settings.specs))
 
     def answer(model):
         return model if models else None
@@ -200,37 +253,62 @@ def create_app(services: runtime.Services | None = None) -> FastAPI:
     async def store_unavailable(_request, _exc):
         return _error(503, "The store cannot be reached; try again shortly.", "store_unavailable")
 
-    @app.get("/healthz", response_model=answer(Status), operation_id="handlers.registry.health.healthz")
+    op = "handlers.registry.health.healthz"
+
+    @app.get("/healthz", response_model=answer(Status), operation_id=op)
     @_endpoint
-    def healthz():
-        return health.healthz()
+    def healthz(principal: Principal | None = _admission(gate, op)):
+        with _acting(principal):
+            return health.healthz()
+
+    op = "handlers.registry.tenants.create"
 
     @app.post("/v1/tenants", response_model=answer(Tenant), response_model_exclude_unset=True,
-              status_code=201, operation_id="handlers.registry.tenants.create")
+              status_code=201, operation_id=op)
     @_endpoint
-    def create_tenant(body: TenantCreate):
-        return _body(tenants.create(body.model_dump(exclude_none=True)))
+    def create_tenant(body: TenantCreate, principal: Principal | None = _admission(gate, op)):
+        with _acting(principal):
+            return _body(tenants.create(body.model_dump(exclude_none=True)))
+
+    op = "handlers.registry.tenants.get"
 
     @app.get("/v1/tenants/{id}", response_model=answer(Tenant), response_model_exclude_unset=True,
-             operation_id="handlers.registry.tenants.get")
+             operation_id=op)
     @_endpoint
-    def get_tenant(id: UUID):
-        return tenants.get(str(id))
+    def get_tenant(id: UUID, principal: Principal | None = _admission(gate, op)):
+        with _acting(principal):
+            return tenants.get(str(id))
+
+    op = "handlers.registry.api_keys.create"
 
     @app.post("/v1/api-keys", response_model=answer(APIKeyCreated), response_model_exclude_unset=True,
-              status_code=201, operation_id="handlers.registry.api_keys.create")
+              status_code=201, operation_id=op)
     @_endpoint
-    def create_api_key(body: APIKeyCreate):
-        return _body(api_keys.create(body.model_dump(mode="json", exclude_none=True)))
+    def create_api_key(body: APIKeyCreate, principal: Principal | None = _admission(gate, op)):
+        with _acting(principal):
+            return _body(api_keys.create(body.model_dump(mode="json", exclude_none=True)))
+
+    op = "handlers.registry.api_keys.verify"
 
     @app.post("/v1/internal/api-keys/verify", response_model=answer(APIKeyVerify),
-              response_model_exclude_unset=True, operation_id="handlers.registry.api_keys.verify")
+              response_model_exclude_unset=True, operation_id=op)
     @_endpoint
-    def verify_api_key(body: VerifyRequest):
-        return api_keys.verify(body.model_dump())
+    def verify_api_key(body: VerifyRequest, principal: Principal | None = _admission(gate, op)):
+        with _acting(principal):
+            return api_keys.verify(body.model_dump())
+
+    op = "handlers.identity.tokens.exchange"
+
+    @app.post("/v1/auth/token", response_model=answer(ServiceToken), operation_id=op)
+    @_endpoint
+    def exchange_key(principal: Principal | None = _admission(gate, op)):
+        with _acting(principal):
+            return tokens.exchange()
+
+    op = "handlers.registry.audit.query"
 
     @app.get("/v1/audit", response_model=answer(AuditPage), response_model_exclude_unset=True,
-             operation_id="handlers.registry.audit.query")
+             operation_id=op)
     @_endpoint
     def query_audit(
         tenant_id: UUID | None = None,
@@ -241,29 +319,24 @@ def create_app(services: runtime.Services | None = None) -> FastAPI:
         until: AwareDatetime | None = None,
         limit: int = Query(50, ge=1, le=500),
         cursor: int | None = Query(None, ge=INT64_MIN, le=INT64_MAX),
+        principal: Principal | None = _admission(gate, op),
     ):
-        return audit.query(
-            tenant_id=str(tenant_id) if tenant_id else None, product=product, actor_id=actor_id,
-            action=action, since=since.isoformat() if since else None,
-            until=until.isoformat() if until else None, limit=limit, cursor=cursor,
-        )
+        with _acting(principal):
+            return audit.query(
+                tenant_id=str(tenant_id) if tenant_id else None, product=product, actor_id=actor_id,
+                action=action, since=since.isoformat() if since else None,
+                until=until.isoformat() if until else None, limit=limit, cursor=cursor,
+            )
 
     return app
 
 
-def _services_from_env() -> runtime.Services:
-    from auth.apikeys import KeyVerifier
-    from charter.catalog import Catalog
+def build_services(settings=None, store=None) -> runtime.Services:
+    """runtime.Services exactly as charter.app.create_app builds them (charter.app.build_services)."""
+    from charter.app import build_services as charter_services
     from charter.config import Settings
-    from store import open_store
 
-    settings = Settings.from_env()
-    return runtime.Services(
-        store=open_store(settings.database_url),
-        settings=settings,
-        catalog=Catalog.load(settings.catalog_file),
-        keys=KeyVerifier(),
-    )
+    return charter_services(settings or Settings.from_env(), store)
 
 
 def __getattr__(name: str):

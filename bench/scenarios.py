@@ -1,4 +1,10 @@
-"""The five scenarios. Each starts what it needs, measures, stops it, and returns table rows."""
+"""The five scenarios. Each starts what it needs, measures, stops it, and returns table rows.
+
+Every request goes through Charter's security layer as a client's would: GET /v1/tenants/{id}
+with a tenant-bound service token of that tenant (signature verified once, then cached; the API
+key behind it checked live on every request; the tenant scope), POST /v1/tenants and GET
+/v1/audit with the bootstrap admin key (platform callers only), verify without credentials (it is
+public)."""
 from __future__ import annotations
 
 import re
@@ -8,9 +14,10 @@ from contextlib import ExitStack
 
 from auth.apikeys import check_hash, hash_key, mint
 from bench import seed, servers
-from bench.harness import POST_TENANT, VERIFY_RATE, Run, new_key, new_tenant
+from bench.harness import POST_TENANT, VERIFY_RATE, Run, new_key, new_tenant, serves_auth, service_token
 from bench.load import Op
 from bench.report import SKIPPED, Row, Summary
+from bench.servers import bearer
 
 GET_TENANT = "GET /v1/tenants/{id}"
 CREATE_TENANT = "POST /v1/tenants"
@@ -18,11 +25,23 @@ TENANT_OPS = (GET_TENANT, CREATE_TENANT)
 
 
 def _tenant_rounds(run: Run, fleet: list[servers.Server]) -> dict[tuple[str, str], tuple[Summary, float | None]]:
-    """Both tenant operations on every server of `fleet`, alternating; (summary, RSS) by (label, op)."""
-    ops = {}
-    for server in fleet:
-        ops[server.label] = {GET_TENANT: Op("GET", f"/v1/tenants/{new_tenant(server, run.tag())}"),
-                             CREATE_TENANT: POST_TENANT}
+    """Both tenant operations on every server of `fleet`, alternating; (summary, RSS) by (label, op).
+
+    GET carries a service token bound to the tenant it reads, POST the admin key. A revision
+    without auth (the baseline, or BENCH_CHARTER_ROOT at one) ignores both; it is sent another
+    server's token (the peer always has auth), so that its requests are byte for byte as long as
+    the others'."""
+    ops, token = {}, None
+    for server in fleet:  # BENCH_CHARTER_ROOT may name a revision before auth
+        server.authenticates = server.authenticates and serves_auth(server)
+    for server in sorted(fleet, key=lambda s: not s.authenticates):  # the baseline borrows a token
+        tenant = new_tenant(server, run.tag())
+        if server.authenticates:
+            token = service_token(server, tenant)
+        if token is None:
+            raise RuntimeError("a fleet without a server that authenticates has no token to send")
+        ops[server.label] = {GET_TENANT: Op("GET", f"/v1/tenants/{tenant}").with_headers(bearer(token)),
+                             CREATE_TENANT: POST_TENANT.with_headers(server.admin)}
     out = {}
     for name in TENANT_OPS:
         entries = [(server, ops[server.label][name]) for server in fleet]
@@ -39,8 +58,11 @@ def scenario_1(run: Run) -> list[Row]:
     with ExitStack() as stack:
         charter = run.start(stack, "charter", "memory", "memory://")
         peer = run.start(stack, "peer", "memory", "memory://")
-        servers.wait_ready([charter, peer])
-        measured = _tenant_rounds(run, [charter, peer])
+        fleet = [charter, peer]
+        if run.baseline is not None:
+            fleet.append(run.start(stack, "baseline", "memory", "memory://"))
+        servers.wait_ready(fleet)
+        measured = _tenant_rounds(run, fleet)
     rows = []
     for name in TENANT_OPS:
         (mine, my_rss), (theirs, their_rss) = measured[(charter.label, name)], measured[(peer.label, name)]
@@ -50,8 +72,24 @@ def scenario_1(run: Run) -> list[Row]:
                            ratio=f"{ratio:.2f}x peer req/s", goal=">= 1.00x peer")
         row.judge(ratio >= 1.0)
         rows += [row, Row.measured(1, name, "peer", "memory", theirs, their_rss)]
+        if run.baseline is not None:
+            before, before_rss = measured[(fleet[-1].label, name)]
+            kept = mine.rps / before.rps
+            row = Row.measured(1, name, "baseline", "memory", before, before_rss,
+                               ratio=f"charter {kept:.2f}x baseline", goal=">= 0.90x baseline",
+                               goal_id="baseline")
+            row.judge(kept >= 0.9)
+            rows.append(row)
     run.notes.append("scenario 1: on the memory store every created tenant stays in the worker, so the "
                      "POST rows' RSS grows with the number of requests served, which differs by server")
+    run.notes.append("scenario 1: Charter and the peer each created an API key and exchanged it for the GET's "
+                     "service token, so their RSS includes argon2id's 64 MiB working memory")
+    if run.baseline is not None:
+        run.notes.append(
+            f"scenario 1: baseline is Charter at {run.baseline.commit} ({run.baseline.subject[:60]}), "
+            f"served from a git worktree with the same command; it has no security layer and ignores "
+            f"the Authorization header it is sent (the same bytes as Charter's requests); its row's "
+            f"ratio is Charter's req/s over the baseline's (the security layer's cost)")
     return rows
 
 
@@ -77,7 +115,9 @@ def scenario_2(run: Run) -> list[Row]:
         f"scenario 2: the floor under the goal: one bare psycopg round trip fetching a tenant by id "
         f"(autocommit, prepared) takes {round_trip_ms * 1000:.0f} us here, and a memory-store GET takes "
         f"{served_ms * 1000:.0f} us of the worker; a store that spent nothing on that request but this "
-        f"one round trip would reach {served_ms / (served_ms + round_trip_ms):.2f}x memory")
+        f"one round trip would reach {served_ms / (served_ms + round_trip_ms):.2f}x memory; with auth on, "
+        f"a GET with a service token reads the store twice (the gate's liveness check of the API key "
+        f"behind the token, then the handler's tenant), both in one turn of the handler thread pool")
     rows = []
     for name in TENANT_OPS:
         pg, pg_rss = measured[("charter/postgres", name)]
@@ -201,10 +241,11 @@ def scenario_4(run: Run) -> list[Row]:
                 run.say(f"seeded {events:,} audit events on {store} in {took:.1f} s")
                 run.notes.append(f"scenario 4: seeding {events:,} events on {store} took {took:.1f} s")
                 fleet.append(run.start(stack, "charter", store, url))
-                entries.append((fleet[-1], Op("GET", f"/v1/audit?limit=100&cursor={(low + high) // 2}")))
+                entries.append((fleet[-1], Op("GET", f"/v1/audit?limit=100&cursor={(low + high) // 2}")
+                                .with_headers(fleet[-1].admin)))
             servers.wait_ready(fleet)
             for server, op in entries:
-                page = server.expect(200, op.method, op.path)
+                page = server.expect(200, op.method, op.path, headers=dict(op.headers))
                 if len(page["items"]) != 100 or "next_cursor" not in page:
                     raise RuntimeError(f"{server.label}: {op.path} gave {len(page['items'])} events")
             run.say(f"audit pages on {store}: warm-up, then {run.options.rounds} rounds, {_count(small)} vs {_count(big)}")

@@ -2,7 +2,9 @@
 
 Charter:  .venv/bin/python -m tools.cli serve --workers 1
 Peer:     .venv/bin/python -m gunicorn -k uvicorn_worker.UvicornWorker -w 1 bench.peer:app
-Each runs in a temp dir of its own with DATABASE_URL set and its stderr (the JSON access log, one
+Baseline: Charter's command again, from another revision's checkout (python -m bench --baseline)
+Each runs in a temp dir of its own with DATABASE_URL and CHARTER_ADMIN_KEY set (the bootstrap
+platform_admin credential: `Authorization: Bearer <it>`) and its stderr (the JSON access log, one
 line a request) in <dir>/stderr.log.
 """
 from __future__ import annotations
@@ -34,12 +36,19 @@ def python() -> str:
 
 @dataclass
 class Server:
-    name: str  # "charter" or "peer"
+    name: str  # "charter", "peer" or "baseline" (another revision of Charter)
     store: str  # "memory", "sqlite", "postgres"
     proc: subprocess.Popen
     port: int
     workdir: Path
     log: object = field(repr=False)
+    admin_key: str | None = field(default=None, repr=False)  # its CHARTER_ADMIN_KEY
+    authenticates: bool = True  # False: a revision without auth, which ignores credentials
+
+    @property
+    def admin(self) -> dict[str, str]:
+        """The header that makes a request platform_admin (the bootstrap key)."""
+        return bearer(self.admin_key) if self.admin_key else {}
 
     @property
     def base(self) -> str:
@@ -80,11 +89,12 @@ class Server:
                 continue
         return max(peaks) if peaks else None
 
-    def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, object]:
+    def call(self, method: str, path: str, body: dict | None = None,
+             headers: dict[str, str] | None = None) -> tuple[int, object]:
         """One request on a fresh connection; (status, decoded JSON or None)."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         try:
-            headers = {"Content-Type": "application/json"} if body is not None else {}
+            headers = {**({"Content-Type": "application/json"} if body is not None else {}), **(headers or {})}
             conn.request(method, path, json.dumps(body) if body is not None else None, headers)
             response = conn.getresponse()
             raw = response.read()
@@ -107,8 +117,9 @@ class Server:
         finally:
             conn.close()
 
-    def expect(self, status: int, method: str, path: str, body: dict | None = None):
-        got, data = self.call(method, path, body)
+    def expect(self, status: int, method: str, path: str, body: dict | None = None,
+               headers: dict[str, str] | None = None):
+        got, data = self.call(method, path, body, headers)
         if got != status:
             raise RuntimeError(f"{self.label}: {method} {path} answered {got}, not {status}: {data}")
         return data
@@ -141,6 +152,10 @@ class Server:
         self.log.close()
 
 
+def bearer(credential: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {credential}"}
+
+
 def _spawn(name: str, store: str, cmd: list[str], database_url: str, workdir: Path, extra_env: dict,
            root: Path = ROOT) -> Server:
     workdir.mkdir(parents=True, exist_ok=True)
@@ -154,17 +169,29 @@ def _spawn(name: str, store: str, cmd: list[str], database_url: str, workdir: Pa
     return Server(name=name, store=store, proc=proc, port=port, workdir=workdir, log=log)
 
 
-def start_charter(store: str, database_url: str, workdir: Path) -> Server:
-    return _spawn("charter", store, [python(), "-m", "tools.cli", "serve", "--workers", "1"],
-                  database_url, workdir, {"CHARTER_HOST": "127.0.0.1"}, root=CHARTER_ROOT)
+def _auth_env(admin_key: str, extra: dict | None) -> dict:
+    return {"CHARTER_ADMIN_KEY": admin_key, **(extra or {})}
 
 
-def start_peer(store: str, database_url: str, workdir: Path, endpoints: str = "def",
-               response_models: bool = True) -> Server:
+def start_charter(store: str, database_url: str, workdir: Path, admin_key: str, env: dict | None = None,
+                  root: Path | None = None, name: str = "charter", authenticates: bool = True) -> Server:
+    """`charter serve` from CHARTER_ROOT (or `root`: another revision, named `name`)."""
+    server = _spawn(name, store, [python(), "-m", "tools.cli", "serve", "--workers", "1"], database_url,
+                    workdir, {"CHARTER_HOST": "127.0.0.1", **_auth_env(admin_key, env)},
+                    root=root or CHARTER_ROOT)
+    server.admin_key, server.authenticates = admin_key, authenticates
+    return server
+
+
+def start_peer(store: str, database_url: str, workdir: Path, admin_key: str, env: dict | None = None,
+               endpoints: str = "def", response_models: bool = True) -> Server:
     cmd = [python(), "-m", "gunicorn", "-k", PEER_WORKER, "-w", "1", "-b", "127.0.0.1:{port}",
            "--graceful-timeout", "10", "--no-control-socket", "bench.peer:app"]
-    return _spawn("peer", store, cmd, database_url, workdir,
-                  {"BENCH_PEER_ENDPOINTS": endpoints, "BENCH_PEER_RESPONSE_MODELS": "1" if response_models else "0"})
+    server = _spawn("peer", store, cmd, database_url, workdir,
+                    {"BENCH_PEER_ENDPOINTS": endpoints, "BENCH_PEER_RESPONSE_MODELS": "1" if response_models else "0",
+                     **_auth_env(admin_key, env)})
+    server.admin_key = admin_key
+    return server
 
 
 def wait_ready(servers: list[Server], timeout: float = 60.0) -> None:

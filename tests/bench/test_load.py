@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from bench.load import Op, closed_loop, open_loop, parse_wrk, percentile, raw_request
+from bench.load import LUA, Op, closed_loop, open_loop, parse_wrk, percentile, raw_request, wrk_command
 
 WRK_REPORT = """\
 Running 8s test @ http://127.0.0.1:40000/v1/tenants
@@ -64,10 +64,28 @@ def test_raw_request_fills_the_slug_and_content_length():
     assert f"Content-Length: {len(body)}".encode() in head
 
 
-class _Recorder:
-    """A tiny keep-alive HTTP server on loopback that records request bodies; 409 on a repeat."""
+def test_raw_request_sends_the_ops_headers():
+    op = Op("GET", "/v1/tenants/x").with_headers({"Authorization": "Bearer t0k"})
+    head = raw_request(op, "h").split(b"\r\n\r\n")[0].split(b"\r\n")
+    assert head[0] == b"GET /v1/tenants/x HTTP/1.1" and b"Authorization: Bearer t0k" in head
 
-    def __init__(self, delay: float = 0.0):
+
+def test_wrk_command_passes_headers_with_and_without_the_script():
+    auth = {"Authorization": "Bearer t0k"}
+    plain = wrk_command("http://h:1", Op("GET", "/x").with_headers(auth), 2, 4)
+    assert plain[-3:] == ["-H", "Authorization: Bearer t0k", "http://h:1/x"] and "-s" not in plain
+    scripted = wrk_command("http://h:1", Op("POST", "/y", "{}").with_headers(auth), 2, 4, "p1")
+    assert scripted[scripted.index("-s") + 1] == str(LUA)
+    assert scripted[scripted.index("--") + 1:] == ["POST", "/y", "{}", "p1", "Authorization: Bearer t0k"]
+
+
+class _Recorder:
+    """A tiny keep-alive HTTP server on loopback that records request heads and bodies; 409 on a
+    repeated body."""
+
+    def __init__(self, delay: float = 0.0, conflicts: bool = True):
+        self.conflicts = conflicts  # False: a repeated body is fine (200)
+        self.heads: list[bytes] = []
         self.bodies: list[bytes] = []
         self.delay = delay
         self.ready = threading.Event()
@@ -82,7 +100,8 @@ class _Recorder:
                     if line.lower().startswith(b"content-length:"):
                         length = int(line.split(b":")[1])
                 body = await reader.readexactly(length) if length else b""
-                status = b"409 Conflict" if body and body in self.bodies else b"200 OK"
+                self.heads.append(head)
+                status = b"409 Conflict" if self.conflicts and body and body in self.bodies else b"200 OK"
                 self.bodies.append(body)
                 if self.delay:
                     await asyncio.sleep(self.delay)
@@ -126,3 +145,34 @@ def test_closed_loop_slugs_never_repeat(use_wrk):
     slugs = [json.loads(b)["slug"] for b in recorder.bodies]
     assert len(set(slugs)) == len(slugs)
     assert len({s.split("-")[1] for s in slugs}) > 1  # more than one connection/thread numbered
+
+
+AUTH = {"Authorization": "Bearer a.b.c"}
+
+
+def _authorized(heads: list[bytes]) -> bool:
+    return bool(heads) and all(b"\r\nAuthorization: Bearer a.b.c\r\n" in h for h in heads)
+
+
+@pytest.mark.parametrize("use_wrk", [False, True])
+@pytest.mark.parametrize("op", [Op("GET", "/v1/tenants/x"), Op("POST", "/v1/tenants", '{"slug":"{slug}"}'),
+                                Op("POST", "/v1/x", "{}")], ids=["get", "post-slug", "post-fixed"])
+def test_closed_loop_sends_the_headers_on_every_request(use_wrk, op):
+    if use_wrk and shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed")
+    recorder = _Recorder(conflicts=False)
+    base = recorder.serve()
+    prefix = "bh" if "{slug}" in (op.body or "") else ""
+    result = closed_loop(base, op.with_headers(AUTH), 1, 2, slug_prefix=prefix, use_wrk=use_wrk)
+    assert result.requests > 10 and result.ok
+    assert _authorized(recorder.heads)
+    if op.body:
+        assert all(b"Content-Type: application/json" in h for h in recorder.heads)
+
+
+def test_open_loop_sends_the_headers_on_every_request():
+    recorder = _Recorder(conflicts=False)
+    base = recorder.serve()
+    result = open_loop(base, Op("POST", "/v1/x", "{}").with_headers(AUTH), rate=100, duration=0.2, connections=2)
+    assert result.requests == 20 and result.ok
+    assert _authorized(recorder.heads)
