@@ -68,5 +68,9 @@ def serve(settings: Settings) -> int:
     print(f"charter: serving on http://{settings.host}:{settings.port} "
           f"(docs at /docs, store {settings.database_url.split('://')[0]}, "
           f"{settings.workers} worker{'s' if settings.workers != 1 else ''})", file=sys.stderr)
+    if settings.admin_key is None:
+        print("charter: most operations need a credential: set CHARTER_ADMIN_KEY (a bootstrap "
+              "platform_admin key) or make a user with `charter users create` (README: Authentication)",
+              file=sys.stderr)
     _App().run()
     return 0
