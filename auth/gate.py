@@ -187,14 +187,9 @@ class Gate:
         count against the key prefix, which refuses further runs once used up but never a key
         this worker verified before (auth.ratelimit)."""
         store, limits = self.services.store, self.services.limits
-        prefix = apikeys.display_prefix(plaintext) if apikeys.well_formed(plaintext) else None
         limits.acquire(store, "exchange", ip=ip)
-        hashed: list = []
-        key = apikeys.authenticate(store, self.services.keys, plaintext,
-                                   limits.before_hashing(store, "exchange", "key", prefix, hashed))
+        key = limits.key_attempt(store, self.services.keys, plaintext, "exchange")
         if key is None:
-            if hashed:
-                limits.charge(store, "exchange", key=prefix)
             raise _unauthorized("the API key is not valid (unknown, revoked, or its tenant is not "
                                 "active)", "invalid_api_key")
         return Principal(kind=API_KEY, subject=str(key.id), tenant_id=key.tenant_id, roles=(),

@@ -23,6 +23,7 @@ import math
 import time
 from dataclasses import dataclass
 
+from auth import apikeys
 from charter.errors import ApiError
 from store.models import RateBucket
 
@@ -91,13 +92,21 @@ class Limits:
         """ApiError 429 when one more attempt would not fit; counts nothing."""
         _refuse(action, self._wait(store, action, subjects, count=False))
 
-    def before_hashing(self, store, action: str, per: str, subject: str | None, ran: list):
-        """For auth.apikeys.authenticate: refuse an argon2 run when `subject` is over its limit,
-        and note in `ran` that one ran (a failure that cost one is what such a limit counts)."""
-        def gate() -> None:
-            self.check(store, action, **{per: subject})
-            ran.append(True)
-        return gate
+    def key_attempt(self, store, verifier, plaintext: str, action: str, **charge_on_failure: str | None):
+        """auth.apikeys.authenticate under the `<action>.key` limit: a key prefix over its limit
+        gets 429 instead of another argon2 run, a failure that cost one counts against the prefix
+        (and against `charge_on_failure`), and a key this worker verified before never needs one."""
+        prefix = apikeys.display_prefix(plaintext) if apikeys.well_formed(plaintext) else None
+        hashed: list = []
+
+        def before_hashing() -> None:
+            self.check(store, action, key=prefix)
+            hashed.append(True)
+
+        key = apikeys.authenticate(store, verifier, plaintext, before_hashing)
+        if key is None:
+            self.charge(store, action, key=prefix if hashed else None, **charge_on_failure)
+        return key
 
     def charge(self, store, action: str, **subjects: str | None) -> None:
         """Count a failed attempt (one that check() let through)."""

@@ -57,14 +57,15 @@ def _mint(svc, session: AuthSession, roles: list[str], now: datetime) -> tuple[s
                            tenant_id=session.tenant_id)
 
 
-def _roles_for(s, user, tenant_id: UUID | None) -> list[str] | None:
-    """The roles the user holds where the session is bound; None when it holds none there."""
+def _roles_for(user, memberships, tenant_id: UUID | None) -> list[str] | None:
+    """The roles the user holds where a session is bound (its platform roles when unbound);
+    None when it holds none there, or is disabled."""
     if user is None or user.disabled_at is not None:
         return None
     if tenant_id is None:
         return list(user.platform_roles) or None
-    membership = s.memberships.get(user.id, tenant_id)
-    return list(membership.roles) if membership and membership.roles else None
+    roles = next((list(m.roles) for m in memberships if m.tenant_id == tenant_id), None)
+    return roles or None
 
 
 def login(svc, email: str, password: str, tenant_id: UUID | None, ip: str | None) -> Issued:
@@ -87,8 +88,7 @@ def login(svc, email: str, password: str, tenant_id: UUID | None, ip: str | None
             raise ApiError(400, "this user belongs to several tenants: name one in tenant_id or "
                                 "x-tenant-id", "tenant_required")
         tenant_id = memberships[0].tenant_id
-    roles = next((list(m.roles) for m in memberships if m.tenant_id == tenant_id), None) \
-        if tenant_id is not None else list(user.platform_roles)
+    roles = _roles_for(user, memberships, tenant_id)
     if not roles:
         _login_failed(svc, email, user, "not_a_member")
         raise ApiError(403, "this user is not a member of that tenant", "not_a_member")
@@ -127,7 +127,8 @@ def refresh(svc, token: str | None) -> Issued:
         record = s.refresh_tokens.by_hash(_digest(token))
         session = s.auth_sessions.get(record.session_id) if record else None
         user = s.users.get(session.user_id) if session else None
-        roles = _roles_for(s, user, session.tenant_id) if session else None
+        memberships = s.memberships.for_user(user.id) if user else []
+        roles = _roles_for(user, memberships, session.tenant_id) if session else None
     if record is None or session is None or session.revoked_at is not None or session.expires_at <= now:
         raise invalid
     with svc.store.write() as s:

@@ -40,7 +40,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from auth.gate import Gate
 from auth.principal import Principal
 from charter import logs, middleware, runtime, specs
-from charter.errors import CHALLENGE, CODES, ApiError
+from charter.errors import CODES, ApiError, answer_headers
 from handlers.identity import tokens
 from handlers.registry import api_keys, audit, health, tenants
 from store.errors import Unavailable
@@ -178,12 +178,9 @@ class RequestContext:
 
 
 def _error(status: int, message: str, code: str | None = None, headers=None) -> JSONResponse:
-    """Charter's error body; a 401 carries Charter's challenge, as charter.errors renders it."""
-    headers = dict(headers or {})
-    if status == 401 and not any(k.lower() == "www-authenticate" for k in headers):
-        headers["WWW-Authenticate"] = CHALLENGE
+    """Charter's error body and headers (a 401 carries its challenge), as charter.errors answers."""
     return JSONResponse({"error": code or CODES.get(status, "error"), "message": message},
-                        status_code=status, headers=headers or None)
+                        status_code=status, headers=answer_headers(status, headers) or None)
 
 
 def _endpoint(func):

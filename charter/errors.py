@@ -50,10 +50,16 @@ def body(status: int, message: str, code: str | None = None) -> bytes:
 CHALLENGE = 'Bearer realm="charter"'
 
 
-def _response(status: int, message: str, code: str | None = None, headers=None) -> ConnexionResponse:
+def answer_headers(status: int, headers=None) -> dict:
+    """The headers of an error answer: the ones given, and a 401's challenge (RFC 7235)."""
     headers = dict(headers or {})
     if status == 401 and not any(k.lower() == "www-authenticate" for k in headers):
         headers["WWW-Authenticate"] = CHALLENGE
+    return headers
+
+
+def _response(status: int, message: str, code: str | None = None, headers=None) -> ConnexionResponse:
+    headers = answer_headers(status, headers)
     return ConnexionResponse(
         status_code=status,
         body=body(status, message, code),

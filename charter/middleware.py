@@ -59,14 +59,13 @@ def stamping(send, request_id: str, status: list, api_version: str = "v1"):
     """`send` that sets X-Request-ID and X-API-Version on the response and records its status
     in status[0]."""
     stamps = [(b"x-request-id", request_id.encode()), (b"x-api-version", api_version.encode())]
-    names = _STAMPED
 
     async def send_with_id(message):
         if message["type"] == "http.response.start":
             status[0] = message["status"]
             message = dict(message)
             message["headers"] = [
-                *[(k, v) for k, v in message.get("headers", []) if k.lower() not in names], *stamps,
+                *[(k, v) for k, v in message.get("headers", []) if k.lower() not in _STAMPED], *stamps,
             ]
         await send(message)
 

@@ -67,9 +67,9 @@ class _Parameters(ParameterValidator):
     def validate_header_parameter(self, param, request):
         # The request middleware already holds the headers as a dict: no Headers object per request.
         headers = runtime.caller().headers
-        value = headers.get(self._header_keys[id(param)]) if headers else None
-        if value is None and not headers:
+        if not headers:  # outside Charter's request layer
             return self.validate_parameter("header", request.headers.get(param["name"]), param)
+        value = headers.get(self._header_keys[id(param)])
         return self.validate_parameter("header", value.decode("latin-1") if value is not None else None, param)
 
     def validate_cookie_parameter(self, param, request):

@@ -65,6 +65,15 @@ class _Repo:
         if self._undo is None:
             raise RuntimeError("write attempted in a read session")
 
+    def _stamp_once(self, record, field: str, at) -> bool:
+        """Set record.<field> to `at` unless it is set already (undone on rollback); True when
+        this call set it. Under the store's lock, so of concurrent callers exactly one does."""
+        if record is None or getattr(record, field) is not None:
+            return False
+        self._on_rollback(lambda: setattr(record, field, None))
+        setattr(record, field, at)
+        return True
+
     def _on_rollback(self, fn) -> None:
         self._write()
         self._undo.append(fn)
@@ -180,12 +189,8 @@ class _ApiKeys(_Repo):
         return sorted(found, key=lambda pair: (pair[0].created_at, str(pair[0].id)))
 
     def revoke(self, key_id: UUID, at: datetime) -> bool:
-        key = self.s.keys.get(key_id)
-        if key is None or key.revoked_at is not None:
-            return False
-        self._on_rollback(lambda: setattr(key, "revoked_at", None))
-        key.revoked_at = at
-        return True
+        self._write()
+        return self._stamp_once(self.s.keys.get(key_id), "revoked_at", at)
 
     def touch(self, key_id: UUID, at: datetime) -> None:
         key = self.s.keys.get(key_id)
@@ -318,12 +323,7 @@ class _AuthSessions(_Repo):
 
     def revoke(self, session_id: UUID, at: datetime) -> bool:
         self._write()
-        session = self.s.sessions.get(session_id)
-        if session is None or session.revoked_at is not None:
-            return False
-        self._on_rollback(lambda: setattr(session, "revoked_at", None))
-        session.revoked_at = at
-        return True
+        return self._stamp_once(self.s.sessions.get(session_id), "revoked_at", at)
 
     def live(self, session_id: UUID, at: datetime) -> bool:
         session = self.s.sessions.get(session_id)
@@ -355,12 +355,7 @@ class _RefreshTokens(_Repo):
     def rotate(self, token_id: UUID, at: datetime) -> bool:
         """Under the store's lock, as every write is: of concurrent rotations one sees None."""
         self._write()
-        token = self.s.refresh.get(token_id)
-        if token is None or token.rotated_at is not None:
-            return False
-        self._on_rollback(lambda: setattr(token, "rotated_at", None))
-        token.rotated_at = at
-        return True
+        return self._stamp_once(self.s.refresh.get(token_id), "rotated_at", at)
 
 
 class _SigningKeys(_Repo):

@@ -2,10 +2,17 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 from http.cookies import CookieError, SimpleCookie
 
 from auth.sessions import COOKIE, COOKIE_PATH, Issued
 from charter import runtime
+from handlers.registry._wire import ts
+
+
+def at(epoch: int) -> str:
+    """Epoch seconds as the RFC 3339 the specs use."""
+    return ts(datetime.fromtimestamp(epoch, timezone.utc))
 
 
 def expires_in(expires_at: int) -> int:

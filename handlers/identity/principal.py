@@ -1,11 +1,10 @@
 """The principal behind a credential, with its tenant and the tenant's entitlements."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from auth.principal import SESSION_KINDS
 from charter import runtime
-from handlers.registry import _wire
+from handlers.identity import _wire
+from handlers.registry import _wire as registry_wire
 
 
 def get():
@@ -21,7 +20,7 @@ def get():
     if who.kind in SESSION_KINDS:
         out["session_id"] = str(who.session_id)
     if who.expires_at is not None:
-        out["expires_at"] = datetime.fromtimestamp(who.expires_at, timezone.utc).isoformat().replace("+00:00", "Z")
+        out["expires_at"] = _wire.at(who.expires_at)
     if who.reason is not None:
         out["reason"] = who.reason
     if who.tenant_id is not None:
@@ -31,5 +30,5 @@ def get():
             entitlements = s.entitlements.list(who.tenant_id) if tenant else []
         if tenant is not None:
             out["tenant"] = {"id": str(tenant.id), "slug": tenant.slug, "name": tenant.name, "status": tenant.status}
-        out["entitlements"] = [_wire.entitlement(e) for e in entitlements]
+        out["entitlements"] = [registry_wire.entitlement(e) for e in entitlements]
     return out

@@ -1,7 +1,6 @@
 """Support sessions: a support user, time-boxed, inside one tenant, with a reason."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from uuid import UUID
 
 from auth import access, sessions
@@ -25,5 +24,5 @@ def start(body):
         "tenant_id": str(tenant_id),
         "session_id": str(issued.session.id),
         "reason": issued.session.reason,
-        "expires_at": datetime.fromtimestamp(issued.expires_at, timezone.utc).isoformat().replace("+00:00", "Z"),
+        "expires_at": _wire.at(issued.expires_at),
     }, 201

@@ -7,7 +7,6 @@ from uuid import UUID
 
 from auth import access
 from charter.errors import ApiError
-from store.models import INACTIVE_TENANT_STATUSES as INACTIVE
 
 TRIAL = timedelta(days=14)
 

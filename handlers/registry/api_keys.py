@@ -65,15 +65,10 @@ def verify(body):
     anything is checked. A key prefix with too many failures that cost an argon2 run gets 429
     instead of another run; a key this worker verified before needs none and always passes, so
     knowing a key's prefix does not let anyone lock the key out (auth.ratelimit)."""
-    svc, plaintext = runtime.services(), body["key"]
-    ip = runtime.caller().source_ip
-    prefix = apikeys.display_prefix(plaintext) if apikeys.well_formed(plaintext) else None
+    svc, ip = runtime.services(), runtime.caller().source_ip
     svc.limits.check(svc.store, "verify", ip=ip)
-    hashed: list = []
-    key = apikeys.authenticate(svc.store, svc.keys, plaintext,
-                               svc.limits.before_hashing(svc.store, "verify", "key", prefix, hashed))
+    key = svc.limits.key_attempt(svc.store, svc.keys, body["key"], "verify", ip=ip)
     if key is None:
-        svc.limits.charge(svc.store, "verify", ip=ip, key=prefix if hashed else None)
         return {"valid": False}
     out = {"valid": True, "tenant_id": str(key.tenant_id), "scopes": list(key.scopes)}
     if key.product is not None:

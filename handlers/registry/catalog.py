@@ -8,7 +8,7 @@ from charter import runtime
 from charter.errors import ApiError
 from handlers.registry import _tenancy, _wire
 from store.errors import Conflict
-from store.models import Entitlement, utcnow
+from store.models import INACTIVE_TENANT_STATUSES, Entitlement, utcnow
 
 
 def list_products():
@@ -41,7 +41,7 @@ def request_trial(body):
     try:
         with runtime.store().write() as s:
             tenant = _tenancy.existing(s, body["tenant_id"], for_update=True)
-            if tenant.status in _tenancy.INACTIVE:
+            if tenant.status in INACTIVE_TENANT_STATUSES:
                 raise ApiError(409, f"a {tenant.status} tenant cannot start trials", "tenant_inactive")
             entitlement = Entitlement(
                 tenant_id=tenant.id, product=product.key, enabled=True,

@@ -51,6 +51,11 @@ class Repo:
         if self._insert_owned(self._insert(table, key_column), values).first() is None:
             raise Conflict(clash)
 
+    def _set_once(self, statement: sa.Update, row_id, at) -> bool:
+        """Run a set_once() statement; True when this call set the column."""
+        self._write()
+        return self._run(statement, {"b_id": row_id, "b_at": at}).rowcount == 1
+
     def _insert_owned(self, statement, params: dict):
         """Run an INSERT whose tenant_id must name a tenant. The foreign key checks it in the same
         round trip (on PostgreSQL it also locks the tenant row FOR KEY SHARE until commit, so a
@@ -69,6 +74,18 @@ class Repo:
                 constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
                 raise MissingReference(names.get(constraint or "", unknown)) from None
             raise
+
+
+def set_once(column: sa.Column) -> sa.Update:
+    """UPDATE <table> SET <column> = :b_at WHERE id = :b_id AND <column> IS NULL, built once. Of
+    concurrent callers the first to update the row wins; the others wait for its row lock
+    (PostgreSQL) or its write transaction (SQLite), then find the column set: rowcount 0."""
+    table = column.table
+    return (
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("b_id"), column.is_(None))  # UPDATE reserves column names
+        .values({column.name: sa.bindparam("b_at", type_=column.type)})
+    )
 
 
 def referenced(*tables: sa.Table) -> dict[str, str]:

@@ -7,7 +7,7 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from store.models import ApiKey
-from store.sql.base import Repo
+from store.sql.base import Repo, set_once
 from store.sql.tables import api_keys, tenants
 
 KEY_FIELDS = tuple(c.name for c in api_keys.columns)
@@ -24,6 +24,7 @@ _STANDING = (
     .join(tenants, tenants.c.id == api_keys.c.tenant_id)
     .where(api_keys.c.id == sa.bindparam("id"))
 )
+_REVOKE = set_once(api_keys.c.revoked_at)
 _TOUCH = sa.update(api_keys).where(api_keys.c.id == sa.bindparam("key_id")).values(
     last_used_at=sa.bindparam("at", type_=api_keys.c.last_used_at.type)
 )
@@ -55,13 +56,7 @@ class SqlApiKeys(Repo):
         return sorted(found, key=lambda pair: _order(pair[0]))
 
     def revoke(self, key_id: UUID, at: datetime) -> bool:
-        self._write()
-        statement = (
-            sa.update(api_keys)
-            .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
-            .values(revoked_at=at)
-        )
-        return self._run(statement).rowcount == 1
+        return self._set_once(_REVOKE, key_id, at)
 
     def touch(self, key_id: UUID, at: datetime) -> None:
         self._write()

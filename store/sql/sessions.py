@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from store.errors import Conflict
 from store.models import AuthSession, RefreshToken
-from store.sql.base import Repo, referenced
+from store.sql.base import Repo, referenced, set_once
 from store.sql.tables import auth_sessions, refresh_tokens
 
 SESSION_FIELDS = tuple(c.name for c in auth_sessions.columns)
@@ -21,22 +21,12 @@ _LIVE = sa.select(sa.literal(1)).where(
     auth_sessions.c.revoked_at.is_(None),
     auth_sessions.c.expires_at > sa.bindparam("at", type_=auth_sessions.c.expires_at.type),
 )
-_REVOKE = (
-    sa.update(auth_sessions)
-    .where(auth_sessions.c.id == sa.bindparam("session_id"), auth_sessions.c.revoked_at.is_(None))
-    .values(revoked_at=sa.bindparam("at", type_=auth_sessions.c.revoked_at.type))
-)
+_REVOKE = set_once(auth_sessions.c.revoked_at)
 _SESSION_REFS = referenced(auth_sessions)
 
 _BY_HASH = sa.select(refresh_tokens).where(refresh_tokens.c.token_hash == sa.bindparam("token_hash"))
 _HASH_TAKEN = sa.select(sa.literal(1)).where(refresh_tokens.c.token_hash == sa.bindparam("token_hash"))
-# Of concurrent rotations of one token the first to update the row wins; the others wait for its
-# row lock (PostgreSQL) or its write transaction (SQLite), then find rotated_at set.
-_ROTATE = (
-    sa.update(refresh_tokens)
-    .where(refresh_tokens.c.id == sa.bindparam("token_id"), refresh_tokens.c.rotated_at.is_(None))
-    .values(rotated_at=sa.bindparam("at", type_=refresh_tokens.c.rotated_at.type))
-)
+_ROTATE = set_once(refresh_tokens.c.rotated_at)  # of concurrent rotations exactly one wins
 _TOKEN_REFS = referenced(refresh_tokens)
 
 
@@ -61,8 +51,7 @@ class SqlAuthSessions(Repo):
         return _session(row) if row else None
 
     def revoke(self, session_id: UUID, at: datetime) -> bool:
-        self._write()
-        return self._run(_REVOKE, {"session_id": session_id, "at": at}).rowcount == 1
+        return self._set_once(_REVOKE, session_id, at)
 
     def live(self, session_id: UUID, at: datetime) -> bool:
         return self._run(_LIVE, {"id": session_id, "at": at}).first() is not None
@@ -82,5 +71,4 @@ class SqlRefreshTokens(Repo):
         return _token(row) if row else None
 
     def rotate(self, token_id: UUID, at: datetime) -> bool:
-        self._write()
-        return self._run(_ROTATE, {"token_id": token_id, "at": at}).rowcount == 1
+        return self._set_once(_ROTATE, token_id, at)

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.api.helpers import ADMIN, ADMIN_KEY, assert_error, audit, create_key, create_tenant, settings
-from tests.identity.helpers import PASSWORD, add_user, login, new_email
+from tests.identity.helpers import add_user, login
 
 
 LIMITS = "login.account=3/60,login.ip=5/60,verify.ip=6/60,verify.key=2/60"
