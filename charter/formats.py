@@ -1,11 +1,11 @@
-"""String formats and patterns the specs use, checked strictly at the edge.
+r"""String formats and patterns the specs use, checked strictly at the edge.
 
 Connexion validates with Draft 4, which knows neither `uuid` nor `date`, and does not bound
 `int64`. A value the store cannot hold must be a 400 here, never a 500 later.
 
 `pattern` is an ECMA-262 regular expression, whose `$` matches only at the end of the text;
 Python's `$` also matches before a final newline, which would let "acme\n" pass a slug pattern.
-Patterns are run with such anchors as `\Z`.
+Patterns are run with such anchors as `\Z`, and with ECMA-262's `\d`, `\w` and `\s`.
 """
 from __future__ import annotations
 
@@ -75,14 +75,29 @@ def is_int64(value) -> bool:
     return not isinstance(value, int) or INT64[0] <= value <= INT64[1]
 
 
+# ECMA-262's classes (JSON Schema patterns are ECMA-262): ASCII digits and word characters, and
+# its own whitespace. Python's \d and \w are Unicode-wide, and its \s also takes \x1c-\x1f and \x85.
+_ECMA_SPACE = "\t\n\x0b\x0c\r \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_ECMA_CLASSES = {"d": "0-9", "w": "A-Za-z0-9_", "s": _ECMA_SPACE}
+
+
 @functools.lru_cache(maxsize=1024)
 def ecma_pattern(pattern: str) -> re.Pattern:
-    """Compile a JSON Schema pattern with each `$` anchor (outside a character class) as `\Z`."""
+    r"""Compile a JSON Schema pattern with ECMA-262's meaning: each `$` anchor (outside a character
+    class) as `\Z`, and `\d`, `\w`, `\s` and their negations as ECMA-262's classes (a negated one
+    inside a character class keeps Python's meaning: there is no way to say it there)."""
     out, i, in_class = [], 0, False
     while i < len(pattern):
         ch = pattern[i]
         if ch == "\\":
-            out.append(pattern[i:i + 2])
+            escape = pattern[i + 1:i + 2]
+            members = _ECMA_CLASSES.get(escape.lower())
+            if members is not None and not in_class:
+                out.append(f"[{'^' if escape.isupper() else ''}{members}]")
+            elif members is not None and escape.islower():
+                out.append(members)
+            else:
+                out.append(pattern[i:i + 2])
             i += 2
             continue
         if in_class:

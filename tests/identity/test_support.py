@@ -30,6 +30,8 @@ def test_support_session_is_bound_time_boxed_and_says_so(client, store):
     assert started["tenant_id"] == t["id"] and started["actor_id"] == support["user_id"]
     assert started["metadata"]["reason"] == body["reason"]
 
+    # the reason's pattern is \S as ECMA-262 reads it: a control character that is no whitespace there counts
+    assert _open(client, support["access_token"], t["id"], reason="\x1c").status_code == 201
     short = _open(client, support["access_token"], t["id"], reason="quick look", expires_in=300).json()
     assert claims(short["access_token"])["exp"] - claims(short["access_token"])["iat"] == 300
 
