@@ -7,6 +7,7 @@ exactly as a thing that does not exist would (the handler's own 404), so ids of 
 can neither be read nor probed. Without a principal (an operation the spec marks public) nothing
 is visible: a handler reached that way by mistake shows nothing.
 """
+
 from __future__ import annotations
 
 from uuid import UUID

@@ -10,6 +10,7 @@ stored hash. A later verify still reads the key row from the store (so a revocat
 tenant takes effect at once, in every worker), but compares HMACs instead of running argon2.
 Nothing derived from the plaintext is ever written to the store besides the argon2 hash.
 """
+
 from __future__ import annotations
 
 import base64
@@ -51,8 +52,13 @@ def well_formed(plaintext: str) -> bool:
 
 def _argon2(secret: str, salt: bytes) -> bytes:
     return hash_secret_raw(
-        secret.encode(), salt, time_cost=TIME_COST, memory_cost=MEMORY_KIB,
-        parallelism=LANES, hash_len=HASH_LEN, type=Type.ID,
+        secret.encode(),
+        salt,
+        time_cost=TIME_COST,
+        memory_cost=MEMORY_KIB,
+        parallelism=LANES,
+        hash_len=HASH_LEN,
+        type=Type.ID,
     )
 
 

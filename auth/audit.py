@@ -3,6 +3,7 @@
 An action taken with a support session is recorded as such: actor_type "support" and, in the
 metadata, the session and the reason it was opened for.
 """
+
 from __future__ import annotations
 
 from charter import runtime
@@ -10,9 +11,19 @@ from auth.principal import SUPPORT, Principal
 from store.models import AuditDraft
 
 
-def event(action: str, *, tenant_id=None, target_type: str, target_id, target_name=None,
-          product=None, metadata=None, actor: Principal | None = None,
-          actor_id: str | None = None, actor_type: str | None = None) -> AuditDraft:
+def event(
+    action: str,
+    *,
+    tenant_id=None,
+    target_type: str,
+    target_id,
+    target_name=None,
+    product=None,
+    metadata=None,
+    actor: Principal | None = None,
+    actor_id: str | None = None,
+    actor_type: str | None = None,
+) -> AuditDraft:
     """An event for `action`. The actor is the request's principal unless `actor` is given, or,
     before anyone is authenticated (a login), `actor_id` and `actor_type`."""
     who = runtime.caller()

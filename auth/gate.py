@@ -19,6 +19,7 @@ auth.middleware runs it for every routed request, before validation. For an oper
 
 Store calls run on the handler thread pool when the store blocks, never on the event loop.
 """
+
 from __future__ import annotations
 
 import functools
@@ -41,8 +42,14 @@ TOKEN = "bearerAuth"  # an access token, or the bootstrap admin key
 KEY = "serviceKey"  # a registry API key
 SCHEMES = (TOKEN, KEY)
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-ADMIN = Principal(kind=ADMIN_KEY, subject="bootstrap", tenant_id=None, roles=("platform_admin",),
-                  permissions=roles.ALL_PERMISSIONS, platform=True)
+ADMIN = Principal(
+    kind=ADMIN_KEY,
+    subject="bootstrap",
+    tenant_id=None,
+    roles=("platform_admin",),
+    permissions=roles.ALL_PERMISSIONS,
+    platform=True,
+)
 
 
 _GRANTED: frozenset[str] = frozenset()
@@ -81,7 +88,7 @@ def requirement_of(operation: dict) -> Requirement:
     for alternative in operation.get("security") or []:
         if len(alternative) != 1:
             raise ValueError("each security alternative must name exactly one scheme")
-        (scheme, scopes), = alternative.items()
+        ((scheme, scopes),) = alternative.items()
         if scheme not in SCHEMES:
             raise ValueError(f"unknown security scheme {scheme!r}; known: {', '.join(SCHEMES)}")
         unknown = set(scopes) - roles.ALL_PERMISSIONS
@@ -93,8 +100,10 @@ def requirement_of(operation: dict) -> Requirement:
 
 def requirements(spec: dict) -> dict[str, Requirement]:
     # An operation that declares nothing fails closed (any access token); `charter check` refuses it.
-    return {op["operationId"]: requirement_of(op) if "security" in op else Requirement(((TOKEN, frozenset()),))
-            for _, _, op in operations(spec)}
+    return {
+        op["operationId"]: requirement_of(op) if "security" in op else Requirement(((TOKEN, frozenset()),))
+        for _, _, op in operations(spec)
+    }
 
 
 def _unauthorized(message: str, code: str = "unauthorized") -> ApiError:
@@ -114,8 +123,9 @@ class Gate:
             return fn(*args)
         return await self.services.runner.call(functools.partial(fn, *args), {})
 
-    async def admit(self, operation_id: str | None, method: str, path: str, headers: dict,
-                    defer=None) -> Principal | None:
+    async def admit(
+        self, operation_id: str | None, method: str, path: str, headers: dict, defer=None
+    ) -> Principal | None:
         """The principal the request's credentials stand for, None for a public operation (or
         none matched); ApiError 401, 403 or 429 when it may not call the operation.
 
@@ -129,8 +139,12 @@ class Gate:
         principal = await self._tenant_contract(principal, headers.get(b"x-tenant-id"), method, path)
         missing = requirement.missing(scheme, principal)
         if missing:
-            raise ApiError(403, f"this operation needs {', '.join(sorted(missing))}, which this "
-                                f"{principal.kind} credential does not grant", "forbidden")
+            raise ApiError(
+                403,
+                f"this operation needs {', '.join(sorted(missing))}, which this "
+                f"{principal.kind} credential does not grant",
+                "forbidden",
+            )
         if principal.kind == SUPPORT and method in ("GET", "HEAD"):
             await self._blocking(self._audit_support_read, principal, operation_id, method, path)
         return principal
@@ -144,8 +158,10 @@ class Gate:
             raise _unauthorized("this operation needs `Authorization: Bearer <credential>`")
         if credential.startswith(apikeys.PREFIX):
             if not requirement.accepts(KEY):
-                raise _unauthorized("an API key is not accepted here: exchange it for an access "
-                                    "token at POST /v1/auth/token", "invalid_token")
+                raise _unauthorized(
+                    "an API key is not accepted here: exchange it for an access token at POST /v1/auth/token",
+                    "invalid_token",
+                )
             return await self._blocking(self._key_principal, credential, runtime.caller().source_ip), KEY
         if not requirement.accepts(TOKEN):
             raise _unauthorized("this operation takes a registry API key (bp_…)", "invalid_api_key")
@@ -190,11 +206,18 @@ class Gate:
         limits.acquire(store, "exchange", ip=ip)
         key = limits.key_attempt(store, self.services.keys, plaintext, "exchange")
         if key is None:
-            raise _unauthorized("the API key is not valid (unknown, revoked, or its tenant is not "
-                                "active)", "invalid_api_key")
-        return Principal(kind=API_KEY, subject=str(key.id), tenant_id=key.tenant_id, roles=(),
-                         permissions=roles.key_permissions(key.scopes), session_id=key.id,
-                         scopes=tuple(key.scopes))
+            raise _unauthorized(
+                "the API key is not valid (unknown, revoked, or its tenant is not active)", "invalid_api_key"
+            )
+        return Principal(
+            kind=API_KEY,
+            subject=str(key.id),
+            tenant_id=key.tenant_id,
+            roles=(),
+            permissions=roles.key_permissions(key.scopes),
+            session_id=key.id,
+            scopes=tuple(key.scopes),
+        )
 
     # ------------------------------------------------------------------ tenant header contract
 
@@ -209,23 +232,34 @@ class Gate:
             return principal.acting_for(asserted)
         if asserted != principal.tenant_id:
             await self._blocking(self._audit_mismatch, principal, text[:100], method, path)
-            raise _unauthorized("x-tenant-id names another tenant than the credential is bound to",
-                                "tenant_mismatch")
+            raise _unauthorized("x-tenant-id names another tenant than the credential is bound to", "tenant_mismatch")
         return principal
 
     def _audit_mismatch(self, principal: Principal, asserted: str, method: str, path: str) -> None:
-        self._append(principal, audit.event(
-            "auth.tenant_mismatch", tenant_id=principal.tenant_id, target_type="tenant",
-            target_id=asserted, actor=principal,
-            metadata={"method": method, "path": path},
-        ))
+        self._append(
+            principal,
+            audit.event(
+                "auth.tenant_mismatch",
+                tenant_id=principal.tenant_id,
+                target_type="tenant",
+                target_id=asserted,
+                actor=principal,
+                metadata={"method": method, "path": path},
+            ),
+        )
 
     def _audit_support_read(self, principal: Principal, operation_id: str, method: str, path: str) -> None:
-        self._append(principal, audit.event(
-            "support_session.read", tenant_id=principal.tenant_id, target_type="operation",
-            target_id=operation_id, actor=principal,
-            metadata={"method": method, "path": path},
-        ))
+        self._append(
+            principal,
+            audit.event(
+                "support_session.read",
+                tenant_id=principal.tenant_id,
+                target_type="operation",
+                target_id=operation_id,
+                actor=principal,
+                metadata={"method": method, "path": path},
+            ),
+        )
 
     def _append(self, principal: Principal, draft) -> None:
         try:

@@ -8,6 +8,7 @@ the token's session is still live runs on the handler's thread just before the h
 validation first answers its 400 without it, which tells a revoked token nothing. Refusals are ApiErrors (401, 403,
 429), rendered in the error shape by the exception layer outside.
 """
+
 from __future__ import annotations
 
 from auth.gate import Gate
@@ -30,8 +31,13 @@ class AuthMiddleware:
             return
         headers = runtime.caller().headers or dict(scope.get("headers") or [])
         extensions = scope["extensions"]
-        principal = await self.gate.admit(routing["operation_id"], scope["method"], scope["path"], headers,
-                                          defer=lambda check: extensions.__setitem__(BEFORE, check))
+        principal = await self.gate.admit(
+            routing["operation_id"],
+            scope["method"],
+            scope["path"],
+            headers,
+            defer=lambda check: extensions.__setitem__(BEFORE, check),
+        )
         if principal is None:
             await self.app(scope, receive, send)
             return

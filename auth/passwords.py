@@ -3,6 +3,7 @@
 A login for an email nobody has still pays one argon2 verification, against a hash made once per
 process, so the answer time does not tell which emails exist.
 """
+
 from __future__ import annotations
 
 import secrets

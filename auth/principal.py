@@ -1,4 +1,5 @@
 """Who is calling: the principal a credential stands for, as the security middleware binds it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace

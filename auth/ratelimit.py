@@ -16,6 +16,7 @@ Configured by CHARTER_RATE_LIMITS, a comma-separated list of `<action>.<per>=<co
 or `<action>.<per>=off`, over the defaults below. Subjects are stored hashed: the limiter table
 holds no email addresses or key prefixes.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -127,5 +128,9 @@ class Limits:
 def _refuse(action: str, wait: float) -> None:
     if wait > 0:
         seconds = max(1, math.ceil(wait))
-        raise ApiError(429, f"too many {action} attempts; retry in {seconds} s", "rate_limited",
-                       headers={"Retry-After": str(seconds)})
+        raise ApiError(
+            429,
+            f"too many {action} attempts; retry in {seconds} s",
+            "rate_limited",
+            headers={"Retry-After": str(seconds)},
+        )

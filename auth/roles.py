@@ -10,6 +10,7 @@ Platform roles (platform_admin, support) belong to users without a tenant; tenan
 holds a platform permission, whatever its roles or an API key's scopes say, so nothing a tenant
 grants itself reaches beyond it.
 """
+
 from __future__ import annotations
 
 from typing import Iterable
@@ -17,9 +18,15 @@ from typing import Iterable
 PLATFORM_ROLES = ("platform_admin", "support")
 TENANT_ROLES = ("tenant_admin", "tenant_member")
 
-READ = frozenset({
-    "tenants:read", "entitlements:read", "catalog:read", "api_keys:read", "audit:read",
-})
+READ = frozenset(
+    {
+        "tenants:read",
+        "entitlements:read",
+        "catalog:read",
+        "api_keys:read",
+        "audit:read",
+    }
+)
 TENANT_PERMISSIONS = READ | {"catalog:request", "api_keys:write", "audit:write"}
 # Only a caller bound to no tenant can hold these.
 PLATFORM_PERMISSIONS = frozenset({"tenants:write", "support:session"})

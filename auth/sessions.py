@@ -6,6 +6,7 @@ token used again means it leaked, so the whole session (the token family) is rev
 access token of it stops working at once. Logout revokes the session the same way. Refresh tokens
 are 256 random bits, stored as their SHA-256 only.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -46,15 +47,21 @@ def _digest(token: str) -> str:
 
 def _new_refresh(session: AuthSession, now: datetime) -> tuple[str, RefreshToken]:
     token = REFRESH_PREFIX + secrets.token_urlsafe(32)
-    return token, RefreshToken(id=uuid4(), session_id=session.id, token_hash=_digest(token),
-                               created_at=now, expires_at=session.expires_at)
+    return token, RefreshToken(
+        id=uuid4(), session_id=session.id, token_hash=_digest(token), created_at=now, expires_at=session.expires_at
+    )
 
 
 def _mint(svc, session: AuthSession, roles: list[str], now: datetime) -> tuple[str, int]:
     remaining = int((session.expires_at - now).total_seconds())
-    return svc.tokens.mint(kind=USER, subject=str(session.user_id), session_id=session.id,
-                           ttl=max(1, min(svc.settings.access_ttl, remaining)), roles_=roles,
-                           tenant_id=session.tenant_id)
+    return svc.tokens.mint(
+        kind=USER,
+        subject=str(session.user_id),
+        session_id=session.id,
+        ttl=max(1, min(svc.settings.access_ttl, remaining)),
+        roles_=roles,
+        tenant_id=session.tenant_id,
+    )
 
 
 def _roles_for(user, memberships, tenant_id: UUID | None) -> list[str] | None:
@@ -85,23 +92,39 @@ def login(svc, email: str, password: str, tenant_id: UUID | None, ip: str | None
             _login_failed(svc, email, user, "no_membership")
             raise ApiError(403, "this user is a member of no tenant", "no_membership")
         if len(memberships) > 1:
-            raise ApiError(400, "this user belongs to several tenants: name one in tenant_id or "
-                                "x-tenant-id", "tenant_required")
+            raise ApiError(
+                400, "this user belongs to several tenants: name one in tenant_id or x-tenant-id", "tenant_required"
+            )
         tenant_id = memberships[0].tenant_id
     roles = _roles_for(user, memberships, tenant_id)
     if not roles:
         _login_failed(svc, email, user, "not_a_member")
         raise ApiError(403, "this user is not a member of that tenant", "not_a_member")
     now = utcnow()
-    session = AuthSession(id=uuid4(), user_id=user.id, kind="login", roles=roles, created_at=now,
-                          expires_at=now + timedelta(seconds=svc.settings.session_ttl), tenant_id=tenant_id)
+    session = AuthSession(
+        id=uuid4(),
+        user_id=user.id,
+        kind="login",
+        roles=roles,
+        created_at=now,
+        expires_at=now + timedelta(seconds=svc.settings.session_ttl),
+        tenant_id=tenant_id,
+    )
     refresh, record = _new_refresh(session, now)
     try:
         with svc.store.write() as s:
             s.auth_sessions.add(session)
             s.refresh_tokens.add(record)
-            s.audit.append(audit.event("auth.login", tenant_id=tenant_id, target_type="session",
-                                       target_id=session.id, actor_id=str(user.id), actor_type=USER))
+            s.audit.append(
+                audit.event(
+                    "auth.login",
+                    tenant_id=tenant_id,
+                    target_type="session",
+                    target_id=session.id,
+                    actor_id=str(user.id),
+                    actor_type=USER,
+                )
+            )
     except MissingReference:  # the tenant or user went away meanwhile
         raise _invalid_credentials() from None
     access, expires_at = _mint(svc, session, roles, now)
@@ -110,11 +133,16 @@ def login(svc, email: str, password: str, tenant_id: UUID | None, ip: str | None
 
 def _login_failed(svc, email: str, user, reason: str) -> None:
     with svc.store.write() as s:
-        s.audit.append(audit.event(
-            "auth.login_failed", target_type="user", target_id=user.id if user else email,
-            actor_id=str(user.id) if user else None, actor_type=USER,
-            metadata={"email": email, "reason": reason},
-        ))
+        s.audit.append(
+            audit.event(
+                "auth.login_failed",
+                target_type="user",
+                target_id=user.id if user else email,
+                actor_id=str(user.id) if user else None,
+                actor_type=USER,
+                metadata={"email": email, "reason": reason},
+            )
+        )
 
 
 def refresh(svc, token: str | None) -> Issued:
@@ -134,27 +162,50 @@ def refresh(svc, token: str | None) -> Issued:
     with svc.store.write() as s:
         if not s.refresh_tokens.rotate(record.id, now):
             s.auth_sessions.revoke(session.id, now)
-            s.audit.append(audit.event(
-                "auth.refresh_reused", tenant_id=session.tenant_id, target_type="session",
-                target_id=session.id, actor_id=str(session.user_id), actor_type=USER,
-                metadata={"refresh_token_id": str(record.id)},
-            ))
+            s.audit.append(
+                audit.event(
+                    "auth.refresh_reused",
+                    tenant_id=session.tenant_id,
+                    target_type="session",
+                    target_id=session.id,
+                    actor_id=str(session.user_id),
+                    actor_type=USER,
+                    metadata={"refresh_token_id": str(record.id)},
+                )
+            )
             reused = True
         elif roles is None:  # the user was disabled, or lost its roles where the session is bound
             s.auth_sessions.revoke(session.id, now)
-            s.audit.append(audit.event("auth.logout", tenant_id=session.tenant_id, target_type="session",
-                                       target_id=session.id, actor_id=str(session.user_id),
-                                       actor_type=USER, metadata={"reason": "roles_withdrawn"}))
+            s.audit.append(
+                audit.event(
+                    "auth.logout",
+                    tenant_id=session.tenant_id,
+                    target_type="session",
+                    target_id=session.id,
+                    actor_id=str(session.user_id),
+                    actor_type=USER,
+                    metadata={"reason": "roles_withdrawn"},
+                )
+            )
             reused = None
         else:
             new_token, new_record = _new_refresh(session, now)
             s.refresh_tokens.add(new_record)
-            s.audit.append(audit.event("auth.refreshed", tenant_id=session.tenant_id, target_type="session",
-                                       target_id=session.id, actor_id=str(session.user_id), actor_type=USER))
+            s.audit.append(
+                audit.event(
+                    "auth.refreshed",
+                    tenant_id=session.tenant_id,
+                    target_type="session",
+                    target_id=session.id,
+                    actor_id=str(session.user_id),
+                    actor_type=USER,
+                )
+            )
             reused = False
     if reused:
-        raise ApiError(401, "this refresh token was used before: the session is revoked, sign in "
-                            "again", "refresh_token_reused")
+        raise ApiError(
+            401, "this refresh token was used before: the session is revoked, sign in again", "refresh_token_reused"
+        )
     if reused is None:
         raise invalid
     access, expires_at = _mint(svc, session, roles, now)
@@ -163,36 +214,61 @@ def refresh(svc, token: str | None) -> Issued:
 
 def logout(svc, principal: Principal) -> None:
     if principal.kind not in SESSION_KINDS:
-        raise ApiError(409, f"a {principal.kind} credential has no session to end; it expires by "
-                            "itself", "no_session")
+        raise ApiError(409, f"a {principal.kind} credential has no session to end; it expires by itself", "no_session")
     now = utcnow()
     with svc.store.write() as s:
         session = s.auth_sessions.get(principal.session_id)
         if s.auth_sessions.revoke(principal.session_id, now):
-            s.audit.append(audit.event("auth.logout", tenant_id=session.tenant_id if session else None,
-                                       target_type="session", target_id=principal.session_id))
+            s.audit.append(
+                audit.event(
+                    "auth.logout",
+                    tenant_id=session.tenant_id if session else None,
+                    target_type="session",
+                    target_id=principal.session_id,
+                )
+            )
 
 
 def start_support(svc, principal: Principal, tenant_id: UUID, reason: str, ttl: int, hidden: ApiError) -> Issued:
     """A support user's time-boxed session inside one tenant."""
     if principal.kind != USER:
-        raise ApiError(403, "support sessions are opened by support users, not by a "
-                            f"{principal.kind} credential", "forbidden")
+        raise ApiError(
+            403, f"support sessions are opened by support users, not by a {principal.kind} credential", "forbidden"
+        )
     now = utcnow()
-    session = AuthSession(id=uuid4(), user_id=UUID(principal.subject), kind="support", roles=["support"],
-                          created_at=now, expires_at=now + timedelta(seconds=ttl), tenant_id=tenant_id,
-                          reason=reason)
+    session = AuthSession(
+        id=uuid4(),
+        user_id=UUID(principal.subject),
+        kind="support",
+        roles=["support"],
+        created_at=now,
+        expires_at=now + timedelta(seconds=ttl),
+        tenant_id=tenant_id,
+        reason=reason,
+    )
     try:
         with svc.store.write() as s:
             if s.tenants.get(tenant_id) is None:
                 raise hidden
             s.auth_sessions.add(session)
-            s.audit.append(audit.event(
-                "auth.support_session_started", tenant_id=tenant_id, target_type="session",
-                target_id=session.id, metadata={"reason": reason, "expires_in": ttl},
-            ))
+            s.audit.append(
+                audit.event(
+                    "auth.support_session_started",
+                    tenant_id=tenant_id,
+                    target_type="session",
+                    target_id=session.id,
+                    metadata={"reason": reason, "expires_in": ttl},
+                )
+            )
     except MissingReference:
         raise hidden from None
-    access, expires_at = svc.tokens.mint(kind=SUPPORT, subject=principal.subject, session_id=session.id,
-                                         ttl=ttl, roles_=["support"], tenant_id=tenant_id, reason=reason)
+    access, expires_at = svc.tokens.mint(
+        kind=SUPPORT,
+        subject=principal.subject,
+        session_id=session.id,
+        ttl=ttl,
+        roles_=["support"],
+        tenant_id=tenant_id,
+        reason=reason,
+    )
     return Issued(access, expires_at, session, ["support"])

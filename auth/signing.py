@@ -6,6 +6,7 @@ kid up there, once, and remembers the key. A worker signs with one key for `rota
 makes a new one; the old public key stays published until the last token it signed has expired
 (`outlives_by`, the longest token lifetime plus leeway). No signing secret is ever at rest.
 """
+
 from __future__ import annotations
 
 import base64
@@ -78,7 +79,9 @@ class KeyRing:
         private = Ed25519PrivateKey.generate()
         jwk = public_jwk(private.public_key())
         record = SigningKey(
-            kid=jwk["kid"], public_jwk=jwk, created_at=now,
+            kid=jwk["kid"],
+            public_jwk=jwk,
+            created_at=now,
             sign_until=now + self._rotate_every,
             expires_at=now + self._rotate_every + self._outlives_by,
         )
@@ -118,8 +121,9 @@ class KeyRing:
     def _spend_lookup(self) -> bool:
         with self._lock:
             now = time.monotonic()
-            self._allowance = min(float(LOOKUPS_PER_SECOND),
-                                  self._allowance + (now - self._allowance_at) * LOOKUPS_PER_SECOND)
+            self._allowance = min(
+                float(LOOKUPS_PER_SECOND), self._allowance + (now - self._allowance_at) * LOOKUPS_PER_SECOND
+            )
             self._allowance_at = now
             if self._allowance < 1:
                 return False

@@ -10,6 +10,7 @@ RS256 is refused before any key is looked at, as is one whose kid no live key ha
 remembers the tokens it has verified until they expire, so a token costs one signature check per
 worker, not one per request; whether its session is still live is asked on every request.
 """
+
 from __future__ import annotations
 
 import time
@@ -43,15 +44,32 @@ class Tokens:
 
     # ------------------------------------------------------------------------------- minting
 
-    def mint(self, *, kind: str, subject: str, session_id: UUID, ttl: int, roles_: Iterable[str] = (),
-             tenant_id: UUID | None = None, scopes: Iterable[str] = (), reason: str | None = None) -> tuple[str, int]:
+    def mint(
+        self,
+        *,
+        kind: str,
+        subject: str,
+        session_id: UUID,
+        ttl: int,
+        roles_: Iterable[str] = (),
+        tenant_id: UUID | None = None,
+        scopes: Iterable[str] = (),
+        reason: str | None = None,
+    ) -> tuple[str, int]:
         """A signed token and its exp (epoch seconds)."""
         kid, key = self.keyring.signer()
         now = int(time.time())
         claims = {
-            "iss": self.issuer, "aud": self.audience, "sub": subject,
-            "iat": now, "nbf": now, "exp": now + ttl, "jti": uuid.uuid4().hex,
-            "sid": str(session_id), "kind": kind, "roles": list(roles_),
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": subject,
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl,
+            "jti": uuid.uuid4().hex,
+            "sid": str(session_id),
+            "kind": kind,
+            "roles": list(roles_),
         }
         if tenant_id is not None:
             claims["tid"] = str(tenant_id)
@@ -92,8 +110,13 @@ class Tokens:
             raise InvalidToken("the token's signing key is unknown or expired")
         try:
             claims = jwt.decode(
-                token, key, algorithms=[ALGORITHM], audience=self.audience, issuer=self.issuer,
-                leeway=LEEWAY_S, options={"require": REQUIRED},
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=LEEWAY_S,
+                options={"require": REQUIRED},
             )
         except jwt.ExpiredSignatureError:
             raise InvalidToken("the token has expired") from None
@@ -131,7 +154,15 @@ def _principal(claims: dict) -> Principal:
     else:
         granted = roles.permissions(role_list, tenant_bound=tenant_id is not None)
     return Principal(
-        kind=kind, subject=str(claims["sub"]), tenant_id=tenant_id, roles=tuple(role_list),
-        permissions=granted, session_id=session_id, token_id=str(claims["jti"]),
-        expires_at=int(claims["exp"]), scopes=scopes, reason=reason, platform=tenant_id is None,
+        kind=kind,
+        subject=str(claims["sub"]),
+        tenant_id=tenant_id,
+        roles=tuple(role_list),
+        permissions=granted,
+        session_id=session_id,
+        token_id=str(claims["jti"]),
+        expires_at=int(claims["exp"]),
+        scopes=scopes,
+        reason=reason,
+        platform=tenant_id is None,
     )

@@ -5,6 +5,7 @@ tenant named (tenant_admin, tenant_member), or, with no tenant, on the user itse
 roles (platform_admin, support). An email that exists already keeps its password and gains the
 roles. Each change writes one audit event in the same transaction.
 """
+
 from __future__ import annotations
 
 import re
@@ -73,9 +74,16 @@ def grant(store, email: str, role_list: list[str], tenant_id: UUID | None, passw
             held = s.memberships.get(user.id, tenant_id)
             merged = sorted(set(held.roles if held else []) | set(role_list))
             s.memberships.put(Membership(user_id=user.id, tenant_id=tenant_id, roles=merged, created_at=utcnow()))
-        s.audit.append(audit.event(
-            "user.created" if created else "user.roles_granted", tenant_id=tenant_id, target_type="user",
-            target_id=user.id, target_name=email, actor_id="cli", actor_type="cli",
-            metadata={"roles": sorted(role_list)},
-        ))
+        s.audit.append(
+            audit.event(
+                "user.created" if created else "user.roles_granted",
+                tenant_id=tenant_id,
+                target_type="user",
+                target_id=user.id,
+                target_name=email,
+                actor_id="cli",
+                actor_type="cli",
+                metadata={"roles": sorted(role_list)},
+            )
+        )
     return Outcome(user, created)

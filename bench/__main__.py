@@ -4,6 +4,7 @@ Prints the environment, one table (req/s, p50/p99, peak RSS of the gunicorn work
 and the goals met or missed. Progress goes to stderr. Exits 1 when any row saw a non-2xx answer
 or a socket error: such numbers are not a benchmark of the operation.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,19 +30,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--duration", type=int, default=8, help="seconds per measured round (default 8)")
     p.add_argument("--rounds", type=int, default=3, help="rounds per server, medians reported (default 3)")
     p.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
-    p.add_argument("--scenario", type=int, action="append", choices=sorted(ALL),
-                   help="run only this scenario (repeatable; default all)")
-    p.add_argument("--quick", action="store_true",
-                   help="smoke test: 2 s rounds, 1 round, 100k instead of 1M audit events")
-    p.add_argument("--peer-async", action="store_true",
-                   help="peer endpoints `async def`, handlers run on the event loop (default `def`, threadpool)")
-    p.add_argument("--peer-no-response-model", action="store_true",
-                   help="peer endpoints declare no response_model (it then neither validates nor re-serialises answers)")
+    p.add_argument(
+        "--scenario",
+        type=int,
+        action="append",
+        choices=sorted(ALL),
+        help="run only this scenario (repeatable; default all)",
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="smoke test: 2 s rounds, 1 round, 100k instead of 1M audit events"
+    )
+    p.add_argument(
+        "--peer-async",
+        action="store_true",
+        help="peer endpoints `async def`, handlers run on the event loop (default `def`, threadpool)",
+    )
+    p.add_argument(
+        "--peer-no-response-model",
+        action="store_true",
+        help="peer endpoints declare no response_model (it then neither validates nor re-serialises answers)",
+    )
     p.add_argument("--no-wrk", action="store_true", help="use the Python load generator even if wrk is installed")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (access logs, SQLite files)")
-    p.add_argument("--baseline", metavar="REV",
-                   help="also serve Charter at git revision REV (a worktree in the temp dir) in scenario 1's "
-                        "rounds, and judge Charter >= 0.90x its req/s (the security layer's cost)")
+    p.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also serve Charter at git revision REV (a worktree in the temp dir) in scenario 1's "
+        "rounds, and judge Charter >= 0.90x its req/s (the security layer's cost)",
+    )
     args = p.parse_args(argv)
     if args.baseline and args.scenario and 1 not in args.scenario:
         p.error("--baseline is measured in scenario 1: add --scenario 1")
@@ -54,40 +70,63 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def _git() -> str:
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=servers.CHARTER_ROOT,
-                              capture_output=True, text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=servers.CHARTER_ROOT,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=servers.CHARTER_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=servers.CHARTER_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return f"{head}{' + uncommitted changes' if dirty else ''}" if head else "unknown"
 
 
-def header(options: Options, pg_problem: str | None, baseline: worktree.Checkout | None = None,
-           token_ttl: int | None = None) -> str:
+def header(
+    options: Options, pg_problem: str | None, baseline: worktree.Checkout | None = None, token_ttl: int | None = None
+) -> str:
     wrk = load.wrk_version() if options.use_wrk else None
-    driver = (f"wrk {wrk} (-t{min(2, options.connections)} -c{options.connections})" if wrk
-              else f"Python asyncio client, {options.connections} connections (wrk not used)")
+    driver = (
+        f"wrk {wrk} (-t{min(2, options.connections)} -c{options.connections})"
+        if wrk
+        else f"Python asyncio client, {options.connections} connections (wrk not used)"
+    )
     pg = pg_problem or f"PostgreSQL {databases.postgres_version()}"
-    return "\n".join([
-        f"Charter benchmark, {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}",
-        f"  host      {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}",
-        f"  servers   charter {_git()}{'' if servers.CHARTER_ROOT == servers.ROOT else f' at {servers.CHARTER_ROOT}'}; "
-        f"peer bench/peer.py (FastAPI, `{'async def' if options.peer_endpoints == 'async' else 'def'}` endpoints, "
-        f"{'with' if options.peer_response_models else 'no'} response_model); one gunicorn worker (uvicorn) each",
-        *([f"  baseline  charter {baseline.commit} ({baseline.subject[:70]}), from a git worktree "
-           f"at {baseline.path}, scenario 1 only"] if baseline else []),
-        "  auth      CHARTER_ADMIN_KEY set; GET tenant with a tenant-bound service token (API key with "
-        "tenants:read, exchanged at /v1/auth/token), POST tenant and GET audit with the admin key, "
-        "verify public" + (f"; CHARTER_SERVICE_TOKEN_TTL={token_ttl} (the rounds outlast the default)"
-                           if token_ttl else ""),
-        f"  load      {driver}; scenario 3: asyncio open loop, {VERIFY_RATE} req/s over "
-        f"{OPEN_LOOP_CONNECTIONS} connections",
-        f"  rounds    {options.rounds} x {options.duration} s per server, alternating, medians"
-        + (" (--quick)" if options.quick else "") + "; spread = (max - min) / median of the rounds' req/s",
-        f"  postgres  {pg}",
-    ])
+    return "\n".join(
+        [
+            f"Charter benchmark, {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}",
+            f"  host      {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}",
+            f"  servers   charter {_git()}{'' if servers.CHARTER_ROOT == servers.ROOT else f' at {servers.CHARTER_ROOT}'}; "
+            f"peer bench/peer.py (FastAPI, `{'async def' if options.peer_endpoints == 'async' else 'def'}` endpoints, "
+            f"{'with' if options.peer_response_models else 'no'} response_model); one gunicorn worker (uvicorn) each",
+            *(
+                [
+                    f"  baseline  charter {baseline.commit} ({baseline.subject[:70]}), from a git worktree "
+                    f"at {baseline.path}, scenario 1 only"
+                ]
+                if baseline
+                else []
+            ),
+            "  auth      CHARTER_ADMIN_KEY set; GET tenant with a tenant-bound service token (API key with "
+            "tenants:read, exchanged at /v1/auth/token), POST tenant and GET audit with the admin key, "
+            "verify public"
+            + (f"; CHARTER_SERVICE_TOKEN_TTL={token_ttl} (the rounds outlast the default)" if token_ttl else ""),
+            f"  load      {driver}; scenario 3: asyncio open loop, {VERIFY_RATE} req/s over "
+            f"{OPEN_LOOP_CONNECTIONS} connections",
+            f"  rounds    {options.rounds} x {options.duration} s per server, alternating, medians"
+            + (" (--quick)" if options.quick else "")
+            + "; spread = (max - min) / median of the rounds' req/s",
+            f"  postgres  {pg}",
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,10 +134,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so every server is stopped and every schema dropped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    options = Options(duration=args.duration, rounds=args.rounds, connections=args.connections,
-                      quick=args.quick, use_wrk=not args.no_wrk and shutil.which("wrk") is not None,
-                      peer_endpoints="async" if args.peer_async else "def",
-                      peer_response_models=not args.peer_no_response_model)
+    options = Options(
+        duration=args.duration,
+        rounds=args.rounds,
+        connections=args.connections,
+        quick=args.quick,
+        use_wrk=not args.no_wrk and shutil.which("wrk") is not None,
+        peer_endpoints="async" if args.peer_async else "def",
+        peer_response_models=not args.peer_no_response_model,
+    )
     chosen = sorted(set(args.scenario or ALL))
     root = Path(tempfile.mkdtemp(prefix="charter-bench-"))
     rows: list[report.Row] = []
@@ -139,8 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         print("notes")
         for note in run.notes:
             print(f"  - {note}")
-    failed = failed or any(r.result.startswith(report.FAIL) for r in rows) or any(
-        n.startswith("FAIL") for n in run.notes)
+    failed = (
+        failed or any(r.result.startswith(report.FAIL) for r in rows) or any(n.startswith("FAIL") for n in run.notes)
+    )
     if failed:
         print("\nFAIL: some requests were not answered 2xx, or a scenario broke; see the rows marked FAIL")
     return 1 if failed else 0

@@ -5,6 +5,7 @@ server gets a schema of its own, reached through the URL option `options=-csearc
 exactly as tests/conftest.py does, and the schema is dropped when the context ends, whatever
 happened.
 """
+
 from __future__ import annotations
 
 import os

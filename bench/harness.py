@@ -7,6 +7,7 @@ platform_admin bearer for creating tenants and keys and for reading the audit lo
 service token (service_token) is what a product calling the registry would hold: an API key of
 that tenant with scope tenants:read, exchanged at POST /v1/auth/token.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -93,31 +94,53 @@ class Run:
         elif name == "baseline":
             if self.baseline is None:
                 raise RuntimeError("no --baseline revision to serve")
-            server = servers.start_charter(store, url, workdir, self.admin_key, self.env,
-                                           root=self.baseline.path, name="baseline", authenticates=False)
+            server = servers.start_charter(
+                store,
+                url,
+                workdir,
+                self.admin_key,
+                self.env,
+                root=self.baseline.path,
+                name="baseline",
+                authenticates=False,
+            )
         else:
-            server = servers.start_peer(store, url, workdir, self.admin_key, self.env,
-                                        self.options.peer_endpoints, self.options.peer_response_models)
+            server = servers.start_peer(
+                store,
+                url,
+                workdir,
+                self.admin_key,
+                self.env,
+                self.options.peer_endpoints,
+                self.options.peer_response_models,
+            )
         stack.callback(self._stop, server)
         return server
 
     def _stop(self, server: servers.Server) -> None:
         server.stop()
-        bad = {status: n for status, n in server.access_statuses().items()
-               if not (isinstance(status, int) and 200 <= status < 300)}
+        bad = {
+            status: n
+            for status, n in server.access_statuses().items()
+            if not (isinstance(status, int) and 200 <= status < 300)
+        }
         if bad:
-            self.notes.append(f"FAIL {server.label}: its access log shows non-2xx answers {bad} "
-                              f"({server.log_path})")
+            self.notes.append(f"FAIL {server.label}: its access log shows non-2xx answers {bad} ({server.log_path})")
 
     # ---------------------------------------------------------------------------- driving
 
     def closed(self, server: servers.Server, op: Op, duration: int | None = None) -> Result:
-        return load.closed_loop(server.base, op, duration or self.options.duration,
-                                self.options.connections, self.tag(), use_wrk=self.options.use_wrk)
+        return load.closed_loop(
+            server.base,
+            op,
+            duration or self.options.duration,
+            self.options.connections,
+            self.tag(),
+            use_wrk=self.options.use_wrk,
+        )
 
     def open(self, server: servers.Server, op: Op, duration: float | None = None) -> Result:
-        return load.open_loop(server.base, op, VERIFY_RATE, duration or self.options.duration,
-                              OPEN_LOOP_CONNECTIONS)
+        return load.open_loop(server.base, op, VERIFY_RATE, duration or self.options.duration, OPEN_LOOP_CONNECTIONS)
 
     def alternate(self, entries: list[tuple[servers.Server, Op]], drive=None) -> list[Summary]:
         """Rounds over every entry in turn (A B A B …); the medians per entry."""
@@ -127,10 +150,12 @@ class Run:
             for i, (server, op) in enumerate(entries):
                 result = drive(server, op)
                 results[i].append(result)
-                self.say(f"  round {number + 1}/{self.options.rounds} {server.label:<17} "
-                         f"{op.method} {op.path[:40]:<40} {result.rps:9.1f} req/s  "
-                         f"p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms"
-                         + ("" if result.ok else f"  FAIL non-2xx {result.non_2xx} errors {result.errors}"))
+                self.say(
+                    f"  round {number + 1}/{self.options.rounds} {server.label:<17} "
+                    f"{op.method} {op.path[:40]:<40} {result.rps:9.1f} req/s  "
+                    f"p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms"
+                    + ("" if result.ok else f"  FAIL non-2xx {result.non_2xx} errors {result.errors}")
+                )
         return [Summary.of(r) for r in results]
 
     def warm(self, entries: list[tuple[servers.Server, Op]], drive=None) -> None:

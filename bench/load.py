@@ -10,6 +10,7 @@ open_loop     a fixed request rate (asyncio, raw keep-alive sockets). Requests a
 An Op's body may hold "{slug}": every request then gets a slug no other request of the run uses.
 An Op's headers (say `Authorization: Bearer …`) go with every request it sends, in every loop.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -60,6 +61,7 @@ def percentile(values: list[float], p: float) -> float:
 
 # ---------------------------------------------------------------------------------------- wrk
 
+
 def wrk_version() -> str | None:
     exe = shutil.which("wrk")
     if exe is None:
@@ -81,8 +83,7 @@ def parse_wrk(text: str) -> Result:
     rps = re.search(r"^Requests/sec:\s+([\d.]+)", text, re.M)
     total = re.search(r"^\s*(\d+) requests in ", text, re.M)
     marks = dict(
-        (int(p), _ms(v, u))
-        for p, v, u in re.findall(r"^\s+(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", text, re.M)
+        (int(p), _ms(v, u)) for p, v, u in re.findall(r"^\s+(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", text, re.M)
     )
     if not (rps and total and 50 in marks and 99 in marks):
         raise ValueError(f"not a wrk --latency report:\n{text}")
@@ -100,16 +101,25 @@ def parse_wrk(text: str) -> Result:
 
 def wrk_command(base: str, op: Op, duration: int, connections: int, slug_prefix: str = "") -> list[str]:
     threads = max(1, min(2, connections))
-    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency",
-           f"--timeout={WRK_TIMEOUT_S}s"]
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", f"--timeout={WRK_TIMEOUT_S}s"]
     if op.body is None and op.method == "GET":  # no script: wrk's static request, the cheapest client
         for name, value in op.headers:
             cmd += ["-H", f"{name}: {value}"]
         return [*cmd, base + op.path]
     # A script builds its requests with its own header table (wrk.format ignores -H), so headers
     # go to bench/request.lua as arguments, one "Name: value" each, after the slug prefix.
-    return [*cmd, "-s", str(LUA), base + op.path, "--", op.method, op.path, op.body or "", slug_prefix,
-            *(f"{name}: {value}" for name, value in op.headers)]
+    return [
+        *cmd,
+        "-s",
+        str(LUA),
+        base + op.path,
+        "--",
+        op.method,
+        op.path,
+        op.body or "",
+        slug_prefix,
+        *(f"{name}: {value}" for name, value in op.headers),
+    ]
 
 
 def _wrk(base: str, op: Op, duration: int, connections: int, slug_prefix: str) -> Result:
@@ -121,6 +131,7 @@ def _wrk(base: str, op: Op, duration: int, connections: int, slug_prefix: str) -
 
 
 # ------------------------------------------------------------------------- asyncio HTTP client
+
 
 def raw_request(op: Op, host: str, slug: str | None = None) -> bytes:
     body = b""
@@ -244,8 +255,10 @@ async def _open(host: str, port: int, op: Op, rate: float, duration: float, conn
 
 # ------------------------------------------------------------------------------- entry points
 
-def closed_loop(base: str, op: Op, duration: int, connections: int, slug_prefix: str = "",
-                use_wrk: bool = True) -> Result:
+
+def closed_loop(
+    base: str, op: Op, duration: int, connections: int, slug_prefix: str = "", use_wrk: bool = True
+) -> Result:
     """Drive `op` as fast as it is answered for `duration` seconds over `connections`."""
     if use_wrk and shutil.which("wrk"):
         return _wrk(base, op, duration, connections, slug_prefix)

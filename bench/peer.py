@@ -23,6 +23,7 @@ outside tests). Both together are the fastest FastAPI gets with request validati
 
     DATABASE_URL=… gunicorn -k uvicorn_worker.UvicornWorker -w 1 bench.peer:app
 """
+
 from __future__ import annotations
 
 import functools
@@ -49,8 +50,8 @@ SLUG = r"^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$"
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
-
 # ------------------------------------------------------------------ models (specs/registry.yaml)
+
 
 class TenantCreate(BaseModel):
     slug: str = Field(pattern=SLUG)
@@ -152,6 +153,7 @@ class ServiceToken(BaseModel):
 
 # ------------------------------------------------------------------------------- per request
 
+
 class RequestContext:
     """Charter's per-request work, with Charter's own functions: bind the handlers' context, set
     X-Request-ID, write one JSON access-log line."""
@@ -169,8 +171,9 @@ class RequestContext:
         status = [500]
         bound = runtime.bind(self.services, who)
         try:
-            await self.app(scope, receive, middleware.stamping(send, who.request_id, status,
-                                                               self.services.settings.api_version))
+            await self.app(
+                scope, receive, middleware.stamping(send, who.request_id, status, self.services.settings.api_version)
+            )
         finally:
             runtime.reset(bound)
             route = scope.get("route")
@@ -179,8 +182,11 @@ class RequestContext:
 
 def _error(status: int, message: str, code: str | None = None, headers=None) -> JSONResponse:
     """Charter's error body and headers (a 401 carries its challenge), as charter.errors answers."""
-    return JSONResponse({"error": code or CODES.get(status, "error"), "message": message},
-                        status_code=status, headers=answer_headers(status, headers) or None)
+    return JSONResponse(
+        {"error": code or CODES.get(status, "error"), "message": message},
+        status_code=status,
+        headers=answer_headers(status, headers) or None,
+    )
 
 
 def _endpoint(func):
@@ -230,6 +236,7 @@ def _body(result):
 
 # -------------------------------------------------------------------------------------- app
 
+
 def create_app(services: runtime.Services | None = None) -> FastAPI:
     """The peer over `services` (default: built from the environment as charter/app.py does)."""
     services = services or build_services()
@@ -260,8 +267,13 @@ def create_app(services: runtime.Services | None = None) -> FastAPI:
 
     op = "handlers.registry.tenants.create"
 
-    @app.post("/v1/tenants", response_model=answer(Tenant), response_model_exclude_unset=True,
-              status_code=201, operation_id=op)
+    @app.post(
+        "/v1/tenants",
+        response_model=answer(Tenant),
+        response_model_exclude_unset=True,
+        status_code=201,
+        operation_id=op,
+    )
     @_endpoint
     def create_tenant(body: TenantCreate, principal: Principal | None = _admission(gate, op)):
         with _acting(principal):
@@ -269,8 +281,7 @@ def create_app(services: runtime.Services | None = None) -> FastAPI:
 
     op = "handlers.registry.tenants.get"
 
-    @app.get("/v1/tenants/{id}", response_model=answer(Tenant), response_model_exclude_unset=True,
-             operation_id=op)
+    @app.get("/v1/tenants/{id}", response_model=answer(Tenant), response_model_exclude_unset=True, operation_id=op)
     @_endpoint
     def get_tenant(id: UUID, principal: Principal | None = _admission(gate, op)):
         with _acting(principal):
@@ -278,8 +289,13 @@ def create_app(services: runtime.Services | None = None) -> FastAPI:
 
     op = "handlers.registry.api_keys.create"
 
-    @app.post("/v1/api-keys", response_model=answer(APIKeyCreated), response_model_exclude_unset=True,
-              status_code=201, operation_id=op)
+    @app.post(
+        "/v1/api-keys",
+        response_model=answer(APIKeyCreated),
+        response_model_exclude_unset=True,
+        status_code=201,
+        operation_id=op,
+    )
     @_endpoint
     def create_api_key(body: APIKeyCreate, principal: Principal | None = _admission(gate, op)):
         with _acting(principal):
@@ -287,8 +303,12 @@ def create_app(services: runtime.Services | None = None) -> FastAPI:
 
     op = "handlers.registry.api_keys.verify"
 
-    @app.post("/v1/internal/api-keys/verify", response_model=answer(APIKeyVerify),
-              response_model_exclude_unset=True, operation_id=op)
+    @app.post(
+        "/v1/internal/api-keys/verify",
+        response_model=answer(APIKeyVerify),
+        response_model_exclude_unset=True,
+        operation_id=op,
+    )
     @_endpoint
     def verify_api_key(body: VerifyRequest, principal: Principal | None = _admission(gate, op)):
         with _acting(principal):
@@ -304,8 +324,7 @@ def create_app(services: runtime.Services | None = None) -> FastAPI:
 
     op = "handlers.registry.audit.query"
 
-    @app.get("/v1/audit", response_model=answer(AuditPage), response_model_exclude_unset=True,
-             operation_id=op)
+    @app.get("/v1/audit", response_model=answer(AuditPage), response_model_exclude_unset=True, operation_id=op)
     @_endpoint
     def query_audit(
         tenant_id: UUID | None = None,
@@ -320,9 +339,14 @@ def create_app(services: runtime.Services | None = None) -> FastAPI:
     ):
         with _acting(principal):
             return audit.query(
-                tenant_id=str(tenant_id) if tenant_id else None, product=product, actor_id=actor_id,
-                action=action, since=since.isoformat() if since else None,
-                until=until.isoformat() if until else None, limit=limit, cursor=cursor,
+                tenant_id=str(tenant_id) if tenant_id else None,
+                product=product,
+                actor_id=actor_id,
+                action=action,
+                since=since.isoformat() if since else None,
+                until=until.isoformat() if until else None,
+                limit=limit,
+                cursor=cursor,
             )
 
     return app

@@ -1,4 +1,5 @@
 """Rows of results and the one table layout every run prints."""
+
 from __future__ import annotations
 
 import statistics
@@ -12,6 +13,7 @@ MET, MISSED, SKIPPED, FAIL = "met", "missed", "skipped", "FAIL"
 @dataclass
 class Summary:
     """The medians of several rounds, and everything that went wrong in any of them."""
+
     rps: float
     p50_ms: float
     p99_ms: float
@@ -26,7 +28,8 @@ class Summary:
         return cls(
             rps=statistics.median(r.rps for r in results),
             spread=(max(r.rps for r in results) - min(r.rps for r in results))
-            / max(statistics.median(r.rps for r in results), 1e-9) * 100,
+            / max(statistics.median(r.rps for r in results), 1e-9)
+            * 100,
             p50_ms=statistics.median(r.p50_ms for r in results),
             p99_ms=statistics.median(r.p99_ms for r in results),
             rounds=len(results),
@@ -63,11 +66,21 @@ class Row:
     goal_id: str = ""  # "": the scenario's goal (GOALS); else one of EXTRA_GOALS
 
     @classmethod
-    def measured(cls, scenario: int, operation: str, server: str, store: str, summary: Summary,
-                 rss_mib: float | None, **extra) -> "Row":
-        row = cls(scenario, operation, server, store, summary.rps,
-                  summary.spread if summary.rounds > 1 else None, summary.p50_ms, summary.p99_ms,
-                  rss_mib, **extra)
+    def measured(
+        cls, scenario: int, operation: str, server: str, store: str, summary: Summary, rss_mib: float | None, **extra
+    ) -> "Row":
+        row = cls(
+            scenario,
+            operation,
+            server,
+            store,
+            summary.rps,
+            summary.spread if summary.rounds > 1 else None,
+            summary.p50_ms,
+            summary.p99_ms,
+            rss_mib,
+            **extra,
+        )
         if summary.failure:
             row.result = summary.failure
         return row
@@ -79,9 +92,18 @@ class Row:
 
 
 COLUMNS = [  # (title, width, align)
-    ("#", 1, "<"), ("operation", 33, "<"), ("server", 8, "<"), ("store", 8, "<"),
-    ("req/s", 7, ">"), ("spread", 6, ">"), ("p50 ms", 7, ">"), ("p99 ms", 7, ">"), ("RSS MiB", 7, ">"),
-    ("ratio", 22, "<"), ("goal", 17, "<"), ("result", 0, "<"),
+    ("#", 1, "<"),
+    ("operation", 33, "<"),
+    ("server", 8, "<"),
+    ("store", 8, "<"),
+    ("req/s", 7, ">"),
+    ("spread", 6, ">"),
+    ("p50 ms", 7, ">"),
+    ("p99 ms", 7, ">"),
+    ("RSS MiB", 7, ">"),
+    ("ratio", 22, "<"),
+    ("goal", 17, "<"),
+    ("result", 0, "<"),
 ]
 
 
@@ -90,9 +112,20 @@ def _number(value: float | None, decimals: int) -> str:
 
 
 def _cells(row: Row) -> list[str]:
-    return [str(row.scenario), row.operation, row.server, row.store, _number(row.rps, 0),
-            "-" if row.spread is None else f"{row.spread:.0f}%", _number(row.p50_ms, 2), _number(row.p99_ms, 2), _number(row.rss_mib, 0),
-            row.ratio or "-", row.goal or "-", row.result or "-"]
+    return [
+        str(row.scenario),
+        row.operation,
+        row.server,
+        row.store,
+        _number(row.rps, 0),
+        "-" if row.spread is None else f"{row.spread:.0f}%",
+        _number(row.p50_ms, 2),
+        _number(row.p99_ms, 2),
+        _number(row.rss_mib, 0),
+        row.ratio or "-",
+        row.goal or "-",
+        row.result or "-",
+    ]
 
 
 def _line(cells: list[str]) -> str:

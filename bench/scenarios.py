@@ -5,6 +5,7 @@ with a tenant-bound service token of that tenant (signature verified once, then 
 key behind it checked live on every request; the tenant scope), POST /v1/tenants and GET
 /v1/audit with the bootstrap admin key (platform callers only), verify without credentials (it is
 public)."""
+
 from __future__ import annotations
 
 import re
@@ -40,8 +41,10 @@ def _tenant_rounds(run: Run, fleet: list[servers.Server]) -> dict[tuple[str, str
             token = service_token(server, tenant)
         if token is None:
             raise RuntimeError("a fleet without a server that authenticates has no token to send")
-        ops[server.label] = {GET_TENANT: Op("GET", f"/v1/tenants/{tenant}").with_headers(bearer(token)),
-                             CREATE_TENANT: POST_TENANT.with_headers(server.admin)}
+        ops[server.label] = {
+            GET_TENANT: Op("GET", f"/v1/tenants/{tenant}").with_headers(bearer(token)),
+            CREATE_TENANT: POST_TENANT.with_headers(server.admin),
+        }
     out = {}
     for name in TENANT_OPS:
         entries = [(server, ops[server.label][name]) for server in fleet]
@@ -53,6 +56,7 @@ def _tenant_rounds(run: Run, fleet: list[servers.Server]) -> dict[tuple[str, str
 
 
 # --------------------------------------------------------------------------------- scenario 1
+
 
 def scenario_1(run: Run) -> list[Row]:
     with ExitStack() as stack:
@@ -68,40 +72,57 @@ def scenario_1(run: Run) -> list[Row]:
         (mine, my_rss), (theirs, their_rss) = measured[(charter.label, name)], measured[(peer.label, name)]
         run.memory[name], run.peer_memory[name] = mine, theirs
         ratio = mine.rps / theirs.rps
-        row = Row.measured(1, name, "charter", "memory", mine, my_rss,
-                           ratio=f"{ratio:.2f}x peer req/s", goal=">= 1.00x peer")
+        row = Row.measured(
+            1, name, "charter", "memory", mine, my_rss, ratio=f"{ratio:.2f}x peer req/s", goal=">= 1.00x peer"
+        )
         row.judge(ratio >= 1.0)
         rows += [row, Row.measured(1, name, "peer", "memory", theirs, their_rss)]
         if run.baseline is not None:
             before, before_rss = measured[(fleet[-1].label, name)]
             kept = mine.rps / before.rps
-            row = Row.measured(1, name, "baseline", "memory", before, before_rss,
-                               ratio=f"charter {kept:.2f}x baseline", goal=">= 0.90x baseline",
-                               goal_id="baseline")
+            row = Row.measured(
+                1,
+                name,
+                "baseline",
+                "memory",
+                before,
+                before_rss,
+                ratio=f"charter {kept:.2f}x baseline",
+                goal=">= 0.90x baseline",
+                goal_id="baseline",
+            )
             row.judge(kept >= 0.9)
             rows.append(row)
-    run.notes.append("scenario 1: on the memory store every created tenant stays in the worker, so the "
-                     "POST rows' RSS grows with the number of requests served, which differs by server")
-    run.notes.append("scenario 1: Charter and the peer each created an API key and exchanged it for the GET's "
-                     "service token, so their RSS includes argon2id's 64 MiB working memory")
+    run.notes.append(
+        "scenario 1: on the memory store every created tenant stays in the worker, so the "
+        "POST rows' RSS grows with the number of requests served, which differs by server"
+    )
+    run.notes.append(
+        "scenario 1: Charter and the peer each created an API key and exchanged it for the GET's "
+        "service token, so their RSS includes argon2id's 64 MiB working memory"
+    )
     if run.baseline is not None:
         run.notes.append(
             f"scenario 1: baseline is Charter at {run.baseline.commit} ({run.baseline.subject[:60]}), "
             f"served from a git worktree with the same command; it has no security layer and ignores "
             f"the Authorization header it is sent (the same bytes as Charter's requests); its row's "
-            f"ratio is Charter's req/s over the baseline's (the security layer's cost)")
+            f"ratio is Charter's req/s over the baseline's (the security layer's cost)"
+        )
     return rows
 
 
 # --------------------------------------------------------------------------------- scenario 2
+
 
 def scenario_2(run: Run) -> list[Row]:
     if run.pg_problem:
         return [Row(2, name, "charter", "postgres", result=f"{SKIPPED}: {run.pg_problem}") for name in TENANT_OPS]
     with ExitStack() as stack:
         charter_url = run.postgres(stack)
-        fleet = [run.start(stack, "charter", "postgres", charter_url),
-                 run.start(stack, "peer", "postgres", run.postgres(stack))]
+        fleet = [
+            run.start(stack, "charter", "postgres", charter_url),
+            run.start(stack, "peer", "postgres", run.postgres(stack)),
+        ]
         if not run.memory:
             fleet.append(run.start(stack, "charter", "memory", "memory://"))
         else:
@@ -117,7 +138,8 @@ def scenario_2(run: Run) -> list[Row]:
         f"{served_ms * 1000:.0f} us of the worker; a store that spent nothing on that request but this "
         f"one round trip would reach {served_ms / (served_ms + round_trip_ms):.2f}x memory; with auth on, "
         f"a GET with a service token reads the store twice (the gate's liveness check of the API key "
-        f"behind the token, then the handler's tenant), both in one turn of the handler thread pool")
+        f"behind the token, then the handler's tenant), both in one turn of the handler thread pool"
+    )
     rows = []
     for name in TENANT_OPS:
         pg, pg_rss = measured[("charter/postgres", name)]
@@ -126,8 +148,9 @@ def scenario_2(run: Run) -> list[Row]:
         if ("charter/memory", name) in measured:
             rows.append(Row.measured(2, name, "charter", "memory", *measured[("charter/memory", name)]))
         ratio = pg.rps / memory.rps
-        row = Row.measured(2, name, "charter", "postgres", pg, pg_rss,
-                           ratio=f"{ratio:.2f}x memory req/s", goal=">= 0.80x memory")
+        row = Row.measured(
+            2, name, "charter", "postgres", pg, pg_rss, ratio=f"{ratio:.2f}x memory req/s", goal=">= 0.80x memory"
+        )
         row.judge(ratio >= 0.8)
         peer_ratio = f"charter/peer {pg.rps / peer.rps:.2f}x"
         rows += [row, Row.measured(2, name, "peer", "postgres", peer, peer_rss, ratio=peer_ratio)]
@@ -200,23 +223,41 @@ def scenario_3(run: Run) -> list[Row]:
             run.warm(entries, drive)
             charter, peer = run.alternate(entries, drive)
             rss = [s.peak_rss_mb() for s in fleet]
-        row = Row.measured(3, label, "charter", store, charter, rss[0],
-                           ratio=f"p99 {charter.p99_ms / peer.p99_ms:.2f}x peer", goal="p99 <= 10 ms")
+        row = Row.measured(
+            3,
+            label,
+            "charter",
+            store,
+            charter,
+            rss[0],
+            ratio=f"p99 {charter.p99_ms / peer.p99_ms:.2f}x peer",
+            goal="p99 <= 10 ms",
+        )
         row.judge(charter.p99_ms <= 10.0)
         rows += [row, Row.measured(3, label, "peer", store, peer, rss[1])]
         for server in fleet:
             ms = statistics.median(cold[server.label])
-            cold_rows.append(Row(3, "verify, first call of a fresh key", server.name, store, p50_ms=ms,
-                                 ratio=f"{ms / argon2:.2f}x argon2id"))
+            cold_rows.append(
+                Row(
+                    3,
+                    "verify, first call of a fresh key",
+                    server.name,
+                    store,
+                    p50_ms=ms,
+                    ratio=f"{ms / argon2:.2f}x argon2id",
+                )
+            )
     if run.pg_problem:
         rows.append(Row(3, label, "charter", "postgres", result=f"{SKIPPED}: {run.pg_problem}"))
     bare = Row(3, "bare argon2id hash, in-process", "argon2id", "-", p50_ms=argon2)
-    run.notes.append("scenario 3: the first-call rows show the median of one call per round; "
-                     "p50 is that single call's time")
+    run.notes.append(
+        "scenario 3: the first-call rows show the median of one call per round; p50 is that single call's time"
+    )
     return rows + cold_rows + [bare]
 
 
 # --------------------------------------------------------------------------------- scenario 4
+
 
 def _count(n: int) -> str:
     return f"{n // 1_000_000}M" if n >= 1_000_000 else f"{n // 1000}k"
@@ -225,9 +266,19 @@ def _count(n: int) -> str:
 def scenario_4(run: Run) -> list[Row]:
     small, big = 1_000, (100_000 if run.options.quick else 1_000_000)
     stores = ["sqlite"] + ([] if run.pg_problem else ["postgres"])  # PostgreSQL's bulk writes last
-    rows = [] if not run.pg_problem else [
-        Row(4, f"GET /v1/audit?limit=100 ({_count(big)})", "charter", "postgres",
-            result=f"{SKIPPED}: {run.pg_problem}")]
+    rows = (
+        []
+        if not run.pg_problem
+        else [
+            Row(
+                4,
+                f"GET /v1/audit?limit=100 ({_count(big)})",
+                "charter",
+                "postgres",
+                result=f"{SKIPPED}: {run.pg_problem}",
+            )
+        ]
+    )
     for store in stores:
         with ExitStack() as stack:
             fleet, entries = [], []
@@ -241,22 +292,35 @@ def scenario_4(run: Run) -> list[Row]:
                 run.say(f"seeded {events:,} audit events on {store} in {took:.1f} s")
                 run.notes.append(f"scenario 4: seeding {events:,} events on {store} took {took:.1f} s")
                 fleet.append(run.start(stack, "charter", store, url))
-                entries.append((fleet[-1], Op("GET", f"/v1/audit?limit=100&cursor={(low + high) // 2}")
-                                .with_headers(fleet[-1].admin)))
+                entries.append(
+                    (
+                        fleet[-1],
+                        Op("GET", f"/v1/audit?limit=100&cursor={(low + high) // 2}").with_headers(fleet[-1].admin),
+                    )
+                )
             servers.wait_ready(fleet)
             for server, op in entries:
                 page = server.expect(200, op.method, op.path, headers=dict(op.headers))
                 if len(page["items"]) != 100 or "next_cursor" not in page:
                     raise RuntimeError(f"{server.label}: {op.path} gave {len(page['items'])} events")
-            run.say(f"audit pages on {store}: warm-up, then {run.options.rounds} rounds, {_count(small)} vs {_count(big)}")
+            run.say(
+                f"audit pages on {store}: warm-up, then {run.options.rounds} rounds, {_count(small)} vs {_count(big)}"
+            )
             run.warm(entries)
             few, many = run.alternate(entries)
             rss = [s.peak_rss_mb() for s in fleet]
         time_ratio, p50_ratio = few.rps / many.rps, many.p50_ms / few.p50_ms
         rows.append(Row.measured(4, f"GET /v1/audit?limit=100 ({_count(small)})", "charter", store, few, rss[0]))
-        row = Row.measured(4, f"GET /v1/audit?limit=100 ({_count(big)})", "charter", store, many, rss[1],
-                           ratio=f"p50 {p50_ratio:.2f}x, 1/rps {time_ratio:.2f}x",
-                           goal=f"<= 1.50x {_count(small)}")
+        row = Row.measured(
+            4,
+            f"GET /v1/audit?limit=100 ({_count(big)})",
+            "charter",
+            store,
+            many,
+            rss[1],
+            ratio=f"p50 {p50_ratio:.2f}x, 1/rps {time_ratio:.2f}x",
+            goal=f"<= 1.50x {_count(small)}",
+        )
         row.judge(max(time_ratio, p50_ratio) <= 1.5)
         rows.append(row)
     return rows
@@ -276,10 +340,21 @@ def scenario_5(run: Run) -> list[Row]:
         servers.wait_ready([charter])
         spec = charter.expect(200, "GET", "/openapi.json")
     served = [p for p, item in spec.get("paths", {}).items() if VALIDATE.match(p) and "post" in item]
-    why = ("the licensing API is not served yet (no POST /licensing/{slug}/v1/validate in /openapi.json)"
-           if not served else f"POST {served[0]} is served, but this scenario is not written for it yet")
-    return [Row(5, "POST /licensing/{slug}/v1/validate", "charter", "memory", goal=">= 1000 req/s",
-                result=f"{SKIPPED}: {why}")]
+    why = (
+        "the licensing API is not served yet (no POST /licensing/{slug}/v1/validate in /openapi.json)"
+        if not served
+        else f"POST {served[0]} is served, but this scenario is not written for it yet"
+    )
+    return [
+        Row(
+            5,
+            "POST /licensing/{slug}/v1/validate",
+            "charter",
+            "memory",
+            goal=">= 1000 req/s",
+            result=f"{SKIPPED}: {why}",
+        )
+    ]
 
 
 ALL = {1: scenario_1, 2: scenario_2, 3: scenario_3, 4: scenario_4, 5: scenario_5}

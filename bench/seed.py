@@ -4,6 +4,7 @@ Every event looks like one the registry writes for a tenant creation (tenant_id 
 request_id in metadata), so a page of 1k-row and 1M-row tables costs the same to render; ids
 run 1..N in creation order.
 """
+
 from __future__ import annotations
 
 import sqlite3

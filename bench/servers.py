@@ -7,6 +7,7 @@ Each runs in a temp dir of its own with DATABASE_URL and CHARTER_ADMIN_KEY set (
 platform_admin credential: `Authorization: Bearer <it>`) and its stderr (the JSON access log, one
 line a request) in <dir>/stderr.log.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -89,8 +90,9 @@ class Server:
                 continue
         return max(peaks) if peaks else None
 
-    def call(self, method: str, path: str, body: dict | None = None,
-             headers: dict[str, str] | None = None) -> tuple[int, object]:
+    def call(
+        self, method: str, path: str, body: dict | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, object]:
         """One request on a fresh connection; (status, decoded JSON or None)."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         try:
@@ -117,8 +119,9 @@ class Server:
         finally:
             conn.close()
 
-    def expect(self, status: int, method: str, path: str, body: dict | None = None,
-               headers: dict[str, str] | None = None):
+    def expect(
+        self, status: int, method: str, path: str, body: dict | None = None, headers: dict[str, str] | None = None
+    ):
         got, data = self.call(method, path, body, headers)
         if got != status:
             raise RuntimeError(f"{self.label}: {method} {path} answered {got}, not {status}: {data}")
@@ -156,16 +159,16 @@ def bearer(credential: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {credential}"}
 
 
-def _spawn(name: str, store: str, cmd: list[str], database_url: str, workdir: Path, extra_env: dict,
-           root: Path = ROOT) -> Server:
+def _spawn(
+    name: str, store: str, cmd: list[str], database_url: str, workdir: Path, extra_env: dict, root: Path = ROOT
+) -> Server:
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = {**os.environ, **extra_env, "DATABASE_URL": database_url, "CHARTER_PORT": str(port)}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH")) if p)
     cmd = [c.replace("{port}", str(port)) for c in cmd]
     log = open(workdir / "stderr.log", "w")
-    proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=log)
+    proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
     return Server(name=name, store=store, proc=proc, port=port, workdir=workdir, log=log)
 
 
@@ -173,23 +176,66 @@ def _auth_env(admin_key: str, extra: dict | None) -> dict:
     return {"CHARTER_ADMIN_KEY": admin_key, **(extra or {})}
 
 
-def start_charter(store: str, database_url: str, workdir: Path, admin_key: str, env: dict | None = None,
-                  root: Path | None = None, name: str = "charter", authenticates: bool = True) -> Server:
+def start_charter(
+    store: str,
+    database_url: str,
+    workdir: Path,
+    admin_key: str,
+    env: dict | None = None,
+    root: Path | None = None,
+    name: str = "charter",
+    authenticates: bool = True,
+) -> Server:
     """`charter serve` from CHARTER_ROOT (or `root`: another revision, named `name`)."""
-    server = _spawn(name, store, [python(), "-m", "tools.cli", "serve", "--workers", "1"], database_url,
-                    workdir, {"CHARTER_HOST": "127.0.0.1", **_auth_env(admin_key, env)},
-                    root=root or CHARTER_ROOT)
+    server = _spawn(
+        name,
+        store,
+        [python(), "-m", "tools.cli", "serve", "--workers", "1"],
+        database_url,
+        workdir,
+        {"CHARTER_HOST": "127.0.0.1", **_auth_env(admin_key, env)},
+        root=root or CHARTER_ROOT,
+    )
     server.admin_key, server.authenticates = admin_key, authenticates
     return server
 
 
-def start_peer(store: str, database_url: str, workdir: Path, admin_key: str, env: dict | None = None,
-               endpoints: str = "def", response_models: bool = True) -> Server:
-    cmd = [python(), "-m", "gunicorn", "-k", PEER_WORKER, "-w", "1", "-b", "127.0.0.1:{port}",
-           "--graceful-timeout", "10", "--no-control-socket", "bench.peer:app"]
-    server = _spawn("peer", store, cmd, database_url, workdir,
-                    {"BENCH_PEER_ENDPOINTS": endpoints, "BENCH_PEER_RESPONSE_MODELS": "1" if response_models else "0",
-                     **_auth_env(admin_key, env)})
+def start_peer(
+    store: str,
+    database_url: str,
+    workdir: Path,
+    admin_key: str,
+    env: dict | None = None,
+    endpoints: str = "def",
+    response_models: bool = True,
+) -> Server:
+    cmd = [
+        python(),
+        "-m",
+        "gunicorn",
+        "-k",
+        PEER_WORKER,
+        "-w",
+        "1",
+        "-b",
+        "127.0.0.1:{port}",
+        "--graceful-timeout",
+        "10",
+        "--no-control-socket",
+        "bench.peer:app",
+    ]
+    server = _spawn(
+        "peer",
+        store,
+        cmd,
+        database_url,
+        workdir,
+        {
+            "BENCH_PEER_ENDPOINTS": endpoints,
+            "BENCH_PEER_RESPONSE_MODELS": "1" if response_models else "0",
+            **_auth_env(admin_key, env),
+        },
+    )
     server.admin_key = admin_key
     return server
 
@@ -200,8 +246,10 @@ def wait_ready(servers: list[Server], timeout: float = 60.0) -> None:
     for server in servers:
         while True:
             if not server.alive():
-                raise RuntimeError(f"{server.label} exited with {server.proc.returncode}; "
-                                   f"see {server.log_path}:\n{_tail(server.log_path)}")
+                raise RuntimeError(
+                    f"{server.label} exited with {server.proc.returncode}; "
+                    f"see {server.log_path}:\n{_tail(server.log_path)}"
+                )
             try:
                 if server.call("GET", "/healthz")[0] == 200:
                     break

@@ -2,6 +2,7 @@
 --detach` of REV into the run's temp dir, outside the checkout, removed again at the end (also on
 failure or Ctrl-C). The checkout itself is not touched: no branch, no index, no working-tree file;
 git only records the extra worktree in .git/worktrees until it is removed."""
+
 from __future__ import annotations
 
 import shutil

@@ -13,6 +13,7 @@ The stack, outermost first (one Connexion app per process):
     LifespanMiddleware
     HandlerApp                   the operationId's function, its answer written as JSON
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -82,8 +83,11 @@ def build_services(settings: Settings, store=None) -> runtime.Services:
         limits = ratelimit.Limits(ratelimit.parse(settings.rate_limits))
     except ValueError as exc:
         raise SystemExit(f"CHARTER_RATE_LIMITS: {exc}") from None
-    keyring = KeyRing(store, rotate_every=timedelta(seconds=settings.key_rotation),
-                      outlives_by=timedelta(seconds=settings.longest_token + LEEWAY_S))
+    keyring = KeyRing(
+        store,
+        rotate_every=timedelta(seconds=settings.key_rotation),
+        outlives_by=timedelta(seconds=settings.longest_token + LEEWAY_S),
+    )
     return runtime.Services(
         store=store,
         settings=settings,

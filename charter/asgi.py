@@ -2,6 +2,7 @@
 
 `charter serve` is the supported way; it checks migrations first.
 """
+
 from charter import logs
 from charter.app import create_app
 

@@ -1,4 +1,5 @@
 """Request bodies over ASGI: read one whole, and hand it on to the next layer unchanged."""
+
 from __future__ import annotations
 
 

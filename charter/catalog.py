@@ -1,4 +1,5 @@
 """The product catalog, read from configuration (catalog.yaml or CHARTER_CATALOG)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """Settings, read once from the environment with sane defaults."""
+
 from __future__ import annotations
 
 import os
@@ -91,6 +92,8 @@ def _admin_key(value: str | None) -> str | None:
     if not value:
         return None
     if len(value) < ADMIN_KEY_MIN_LENGTH or value != value.strip():
-        raise SystemExit(f"CHARTER_ADMIN_KEY must be at least {ADMIN_KEY_MIN_LENGTH} characters without "
-                         "surrounding spaces (try: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")
+        raise SystemExit(
+            f"CHARTER_ADMIN_KEY must be at least {ADMIN_KEY_MIN_LENGTH} characters without "
+            "surrounding spaces (try: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
     return value

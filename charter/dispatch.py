@@ -10,6 +10,7 @@ Connexion resolves every operationId to its function at start-up; this app repla
 - the answer (a dict, a `(body, status)` or `(body, status, headers)` tuple, or NoContent) is
   written as JSON with orjson.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -156,8 +157,10 @@ async def _send_framework(response, scope, receive, send) -> None:
         if not isinstance(body, (bytes, str)) and body is not None:
             body = json.dumps(body)
         response = StarletteResponse(
-            content=body, status_code=response.status_code,
-            media_type=response.mimetype or response.content_type, headers=response.headers,
+            content=body,
+            status_code=response.status_code,
+            media_type=response.mimetype or response.content_type,
+            headers=response.headers,
         )
     await response(scope, receive, send)
 

@@ -8,6 +8,7 @@
 - `DomainError` and its kinds: what services raise. charter.errors maps each kind to a status in
   one table; the error's `code` is the stable code on the wire.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -3,6 +3,7 @@
 Handlers raise ApiError; Connexion's own problems (validation, routing, media type) and any
 unexpected exception are rendered in the same shape by the handlers registered here.
 """
+
 from __future__ import annotations
 
 import json

@@ -7,6 +7,7 @@ Connexion validates with Draft 4, which knows neither `uuid` nor `date`, and doe
 Python's `$` also matches before a final newline, which would let "acme\n" pass a slug pattern.
 Patterns are run with such anchors as `\Z`, and with ECMA-262's `\d`, `\w` and `\s`.
 """
+
 from __future__ import annotations
 
 import functools
@@ -18,9 +19,7 @@ from jsonschema import Draft4Validator, ValidationError
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DATE_TIME = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
-)
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
 INT64 = (-(2**63), 2**63 - 1)
 
 
@@ -52,7 +51,7 @@ def parse_date_time(value: str) -> datetime:
     head, dot, rest = text.partition(".")
     if dot:  # Python keeps microseconds only
         digits = re.match(r"\d+", rest).group(0)
-        text = f"{head}.{digits[:6].ljust(6, '0')}{rest[len(digits):]}"
+        text = f"{head}.{digits[:6].ljust(6, '0')}{rest[len(digits) :]}"
     parsed = datetime.fromisoformat(text)
     try:
         return parsed.astimezone(timezone.utc)
@@ -90,21 +89,21 @@ def ecma_pattern(pattern: str) -> re.Pattern:
     while i < len(pattern):
         ch = pattern[i]
         if ch == "\\":
-            escape = pattern[i + 1:i + 2]
+            escape = pattern[i + 1 : i + 2]
             members = _ECMA_CLASSES.get(escape.lower())
             if members is not None and not in_class:
                 out.append(f"[{'^' if escape.isupper() else ''}{members}]")
             elif members is not None and escape.islower():
                 out.append(members)
             else:
-                out.append(pattern[i:i + 2])
+                out.append(pattern[i : i + 2])
             i += 2
             continue
         if in_class:
             in_class = ch != "]"
         elif ch == "[":
             in_class = True
-            if pattern[i + 1:i + 2] == "]":  # a leading "]" is a member, not the end
+            if pattern[i + 1 : i + 2] == "]":  # a leading "]" is a member, not the end
                 out.append("[]")
                 i += 2
                 continue

@@ -1,4 +1,5 @@
 """Logging for a served process: access lines are JSON already, everything else one line each."""
+
 from __future__ import annotations
 
 import logging
@@ -15,5 +16,6 @@ def configure(level: int = logging.INFO) -> None:
     access.setLevel(level)
     root = logging.getLogger()
     if not root.handlers:
-        logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )

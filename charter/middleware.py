@@ -3,6 +3,7 @@
 It runs before Connexion's exception handling, so it answers its own 400/413 in the error shape
 and sees every response, errors included: each carries X-Request-ID and X-API-Version.
 """
+
 from __future__ import annotations
 
 import json
@@ -65,7 +66,8 @@ def stamping(send, request_id: str, status: list, api_version: str = "v1"):
             status[0] = message["status"]
             message = dict(message)
             message["headers"] = [
-                *[(k, v) for k, v in message.get("headers", []) if k.lower() not in _STAMPED], *stamps,
+                *[(k, v) for k, v in message.get("headers", []) if k.lower() not in _STAMPED],
+                *stamps,
             ]
         await send(message)
 
@@ -75,16 +77,20 @@ def stamping(send, request_id: str, status: list, api_version: str = "v1"):
 def log_access(scope, request_id: str, operation_id: str | None, status: int, started: float) -> None:
     """The access log's one JSON line for a finished request."""
     if access_log.isEnabledFor(logging.INFO):
-        access_log.info(json.dumps({
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "request_id": request_id,
-            "method": scope.get("method"),
-            "path": scope.get("path"),
-            "operation_id": operation_id,
-            "status": status,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-            "pid": os.getpid(),
-        }))
+        access_log.info(
+            json.dumps(
+                {
+                    "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "request_id": request_id,
+                    "method": scope.get("method"),
+                    "path": scope.get("path"),
+                    "operation_id": operation_id,
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                    "pid": os.getpid(),
+                }
+            )
+        )
 
 
 class RequestMiddleware:
@@ -159,9 +165,11 @@ class RequestMiddleware:
     @staticmethod
     async def _reject(send, status: int, message: str):
         content = errors.body(status, message)
-        await send({
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())],
-        })
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": content})

@@ -8,6 +8,7 @@ matching, but first narrows them to those whose leading literal segments fit the
 none of those matches fully, the request goes through Starlette's own router over every route,
 so partial matches (405), trailing-slash redirects and the default answer stay exactly Starlette's.
 """
+
 from __future__ import annotations
 
 from starlette._utils import get_route_path
@@ -42,7 +43,7 @@ class IndexedRouter:
         # A path whose first segments are `key` can match a route only if the route's literal
         # prefix is a prefix of `key` (the empty one included). Keys are "v1/tenants" strings.
         self._by_key = {
-            "/".join(key): [r for r, p in zip(router.routes, prefixes) if p is not None and key[:len(p)] == p]
+            "/".join(key): [r for r, p in zip(router.routes, prefixes) if p is not None and key[: len(p)] == p]
             for key in keys
         }
         self._rootless = [r for r, p in zip(router.routes, prefixes) if p == ()]

@@ -5,6 +5,7 @@ app (`/openapi.json`, also at `/v1/openapi.json`, and `/docs`); what that does n
 404, or 405 naming the methods the spec documents for the path, in the error shape. Routed
 requests skip both, so the documentation routes cost an API call nothing. All of them are public.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,8 +23,10 @@ VERSIONED_DOCUMENT = "/v1/openapi.json"
 class RouteTable:
     def __init__(self, spec: dict):
         self._templates = [
-            (re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$"),
-             sorted(m.upper() for m in item if m in HTTP_METHODS))
+            (
+                re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$"),
+                sorted(m.upper() for m in item if m in HTTP_METHODS),
+            )
             for path, item in (spec.get("paths") or {}).items()
         ]
 

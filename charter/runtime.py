@@ -5,6 +5,7 @@ middleware binds the principal (who the credentials stand for) on every operatio
 public. Handlers stay plain functions, and several apps (one per store, as in the tests) can live
 in one process.
 """
+
 from __future__ import annotations
 
 from contextvars import ContextVar

@@ -4,6 +4,7 @@ Connexion shows only the last API added under a shared base path, so Charter mou
 merged document: every operation stays visible to the router, /openapi.json, Swagger UI,
 schemathesis and `charter check`. Merging refuses anything it cannot combine faithfully.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -84,9 +85,7 @@ def merge(docs: dict[str, dict]) -> dict:
             for key, value in (item or {}).items():
                 if key in HTTP_METHODS:
                     if (key, path) in owner:
-                        raise SpecConflict(
-                            f"{key.upper()} {path} is claimed by both {owner[(key, path)]} and {name}"
-                        )
+                        raise SpecConflict(f"{key.upper()} {path} is claimed by both {owner[(key, path)]} and {name}")
                     owner[(key, path)] = name
                     op = dict(value)
                     if default_security is not None and "security" not in op:
@@ -101,8 +100,7 @@ def merge(docs: dict[str, dict]) -> dict:
             for entry, value in (entries or {}).items():
                 if entry in merged_section and merged_section[entry] != value:
                     raise SpecConflict(
-                        f"components/{section}/{entry} differs between "
-                        f"{component_owner[(section, entry)]} and {name}"
+                        f"components/{section}/{entry} differs between {component_owner[(section, entry)]} and {name}"
                     )
                 merged_section[entry] = value
                 component_owner.setdefault((section, entry), name)

@@ -6,6 +6,7 @@ The rules are the spec's and the validator classes are Connexion's; only their c
 to start-up. What validation parses (the resolved path and query parameters, the JSON body) is
 left in the scope for charter.dispatch, so a request is parsed once.
 """
+
 from __future__ import annotations
 
 import json
@@ -110,12 +111,15 @@ class _JsonBody(JSONRequestBodyValidator):
 
 class CachedValidationOperation(RequestValidationOperation):
     def __init__(self, next_app, *, operation, strict_validation=False, validator_map=None):
-        super().__init__(next_app, operation=operation, strict_validation=strict_validation,
-                         validator_map=validator_map)
+        super().__init__(
+            next_app, operation=operation, strict_validation=strict_validation, validator_map=validator_map
+        )
         self._uri_parser = operation._uri_parser_class(operation.parameters, operation.body_definition())
         self._parameters = _Parameters(
-            operation.parameters, uri_parser=self._uri_parser,
-            strict_validation=strict_validation, security_query_params=self.security_query_params,
+            operation.parameters,
+            uri_parser=self._uri_parser,
+            strict_validation=strict_validation,
+            security_query_params=self.security_query_params,
         )
         self._has_parameters = bool(operation.parameters)
         self._bodies: dict[str, _JsonBody | None] = {}
@@ -165,8 +169,10 @@ class CachedValidationOperation(RequestValidationOperation):
 class CachedValidationAPI(RequestValidationAPI):
     def make_operation(self, operation):
         return CachedValidationOperation(
-            self.next_app, operation=operation,
-            strict_validation=self.strict_validation, validator_map=self.validator_map,
+            self.next_app,
+            operation=operation,
+            strict_validation=self.strict_validation,
+            validator_map=self.validator_map,
         )
 
 

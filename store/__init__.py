@@ -1,4 +1,5 @@
 """Storage: one interface (store.interface), an in-memory and a SQL implementation."""
+
 from __future__ import annotations
 
 

@@ -3,6 +3,7 @@
 A Session is one transaction. `store.write()` is atomic: every change and its audit event commit
 together or not at all. `store.read()` never writes. Implementations: store.memory, store.sql.
 """
+
 from __future__ import annotations
 
 from contextlib import AbstractContextManager

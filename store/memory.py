@@ -3,6 +3,7 @@
 For tests, demos and single-worker runs (`DATABASE_URL=memory://`). Records are copied in and
 out, so callers never share mutable state with the store.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -182,9 +183,7 @@ class _ApiKeys(_Repo):
 
     def by_prefix(self, prefix: str) -> list[tuple[ApiKey, str]]:
         found = [
-            (copy.deepcopy(k), self.s.tenants[k.tenant_id].status)
-            for k in self.s.keys.values()
-            if k.prefix == prefix
+            (copy.deepcopy(k), self.s.tenants[k.tenant_id].status) for k in self.s.keys.values() if k.prefix == prefix
         ]
         return sorted(found, key=lambda pair: (pair[0].created_at, str(pair[0].id)))
 

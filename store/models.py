@@ -1,4 +1,5 @@
 """The records the store keeps. Plain dataclasses: no ORM, no web types."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -5,6 +5,7 @@ Each test run works in a schema of its own, so parallel runs never see each othe
 When CHARTER_REQUIRE_POSTGRES is set (CI sets it), an unreachable PostgreSQL fails the run
 instead of skipping, and any skipped PostgreSQL test turns the exit status into a failure.
 """
+
 from __future__ import annotations
 
 import os

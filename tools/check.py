@@ -9,6 +9,7 @@ Security (function-level authorization): every operation declares its own `secur
 `[]` (public, on purpose) or the scheme and the permissions it needs; a scheme or a permission
 the security layer does not know fails too (auth.gate.requirement_of, auth.roles).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -84,8 +85,9 @@ def problems(specs_dir: Path = SPECS_DIR, package: str = "handlers") -> list[str
             bound[op_id] = where
             out += [f"{where}: {problem}" for problem in _security_problems(doc, op)]
             if _resolve(op_id) is None:
-                out.append(f"{where}: operationId {op_id} names no handler function "
-                           f"(run `charter scaffold specs/{name}.yaml`)")
+                out.append(
+                    f"{where}: operationId {op_id} names no handler function (run `charter scaffold specs/{name}.yaml`)"
+                )
     for func in sorted(handler_functions(package) - set(bound)):
         out.append(f"handler {func} is bound to no operation")
     return out
@@ -93,12 +95,18 @@ def problems(specs_dir: Path = SPECS_DIR, package: str = "handlers") -> list[str
 
 def _security_problems(doc: dict, op: dict) -> list[str]:
     if "security" not in op:
-        return ["declares no security: add `security: []` if it is public, or the scheme and the "
-                "permissions it needs, e.g. `security: [{ bearerAuth: [\"tenants:read\"] }]`"]
+        return [
+            "declares no security: add `security: []` if it is public, or the scheme and the "
+            'permissions it needs, e.g. `security: [{ bearerAuth: ["tenants:read"] }]`'
+        ]
     try:
         requirement_of(op)
     except ValueError as exc:
         return [f"security: {exc}"]
     schemes = (doc.get("components") or {}).get("securitySchemes") or {}
-    return [f"security names the scheme {name!r}, which components/securitySchemes does not define"
-            for alternative in op["security"] for name in alternative if name not in schemes]
+    return [
+        f"security names the scheme {name!r}, which components/securitySchemes does not define"
+        for alternative in op["security"]
+        for name in alternative
+        if name not in schemes
+    ]

@@ -1,4 +1,5 @@
 """The `charter` command: serve, migrate, check, scaffold, fuzz, users."""
+
 from __future__ import annotations
 
 import argparse
@@ -65,8 +66,12 @@ def _fuzz(args) -> int:
     from tools import fuzz
 
     result = fuzz.run(
-        url=args.url, names=args.spec or (), max_examples=args.max_examples,
-        seed=args.seed, extra=args.schemathesis_args, headers=args.header or (),
+        url=args.url,
+        names=args.spec or (),
+        max_examples=args.max_examples,
+        seed=args.seed,
+        extra=args.schemathesis_args,
+        headers=args.header or (),
     )
     print(result.table())
     return result.returncode
@@ -104,8 +109,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--spec", action="append", help="fuzz only this spec (repeatable)")
     s.add_argument("--max-examples", type=int, default=50)
     s.add_argument("--seed", type=int)
-    s.add_argument("--header", action="append", metavar="NAME: VALUE",
-                   help="send this header with every request, e.g. 'Authorization: Bearer …' with --url")
+    s.add_argument(
+        "--header",
+        action="append",
+        metavar="NAME: VALUE",
+        help="send this header with every request, e.g. 'Authorization: Bearer …' with --url",
+    )
     s.add_argument("schemathesis_args", nargs="*", help="passed on to `schemathesis run` (after --)")
     s.set_defaults(func=_fuzz)
 
@@ -114,11 +123,15 @@ def parser() -> argparse.ArgumentParser:
     s = users_sub.add_parser("create", help="create a user, or give an existing one more roles")
     s.add_argument("--email", required=True)
     s.add_argument("--tenant", help="tenant id or slug; leave out for platform roles")
-    s.add_argument("--role", action="append", required=True,
-                   help="tenant_admin or tenant_member in a tenant; platform_admin or support without one "
-                        "(repeatable)")
-    s.add_argument("--password-stdin", action="store_true",
-                   help="read the password from standard input instead of prompting")
+    s.add_argument(
+        "--role",
+        action="append",
+        required=True,
+        help="tenant_admin or tenant_member in a tenant; platform_admin or support without one (repeatable)",
+    )
+    s.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input instead of prompting"
+    )
     s.set_defaults(func=_users_create)
     return p
 

@@ -7,6 +7,7 @@ each non-public one refuses requests without it. With --url, give the credential
 Strings never carry NUL (`--generation-allow-x00 false`): the specs document that such text is
 refused with 400, since no database can keep it.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,27 +39,47 @@ class FuzzResult:
         rows = [f"{'operation':45} " + " ".join(f"{p:>9}" for p in phases) + f" {'total':>7} {'failed':>6}"]
         for label in sorted(self.cases):
             per = self.cases[label]
-            rows.append(f"{label:45} " + " ".join(f"{per.get(p, 0):>9}" for p in phases)
-                        + f" {self.total(label):>7} {self.failed.get(label, 0):>6}")
+            rows.append(
+                f"{label:45} "
+                + " ".join(f"{per.get(p, 0):>9}" for p in phases)
+                + f" {self.total(label):>7} {self.failed.get(label, 0):>6}"
+            )
         total = sum(self.total(label) for label in self.cases)
-        rows.append(f"{len(self.cases)}/{self.operations_total} operations, {total} cases, "
-                    f"{sum(self.failed.values())} failing scenarios")
+        rows.append(
+            f"{len(self.cases)}/{self.operations_total} operations, {total} cases, "
+            f"{sum(self.failed.values())} failing scenarios"
+        )
         return "\n".join(rows)
 
 
-def command(base_url: str, max_examples: int, seed: int | None, report_dir: str, extra: list[str],
-            headers: list[str] = ()) -> list[str]:
+def command(
+    base_url: str, max_examples: int, seed: int | None, report_dir: str, extra: list[str], headers: list[str] = ()
+) -> list[str]:
     cmd = [
-        sys.executable, "-m", "schemathesis.cli", "run", f"{base_url}/openapi.json",
-        "--checks", "all",
-        "--phases", PHASES,
-        "--max-examples", str(max_examples),
-        "--workers", "1",
-        "--suppress-health-check", "all",
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "run",
+        f"{base_url}/openapi.json",
+        "--checks",
+        "all",
+        "--phases",
+        PHASES,
+        "--max-examples",
+        str(max_examples),
+        "--workers",
+        "1",
+        "--suppress-health-check",
+        "all",
         "--continue-on-failure",
-        "--generation-allow-x00", "false",
-        "--generation-database", "none",
-        "--report", "ndjson", "--report-dir", report_dir,
+        "--generation-allow-x00",
+        "false",
+        "--generation-database",
+        "none",
+        "--report",
+        "ndjson",
+        "--report-dir",
+        report_dir,
         "--no-color",
     ]
     if seed is not None:
@@ -90,16 +111,21 @@ def summarize(report: Path, result: FuzzResult) -> None:
             else:
                 cases[recorder["label"]][phase] += len(recorder.get("cases", {}))
             if finished.get("status") in ("failure", "error"):
-                result.failed[recorder.get("label") or "stateful"] = result.failed.get(recorder.get("label") or "stateful", 0) + 1
+                result.failed[recorder.get("label") or "stateful"] = (
+                    result.failed.get(recorder.get("label") or "stateful", 0) + 1
+                )
     result.cases = {label: dict(per) for label, per in cases.items()}
 
 
-def _schemathesis(base: str, max_examples: int, seed: int | None, extra: list[str], echo: bool,
-                  headers: list[str]) -> FuzzResult:
+def _schemathesis(
+    base: str, max_examples: int, seed: int | None, extra: list[str], echo: bool, headers: list[str]
+) -> FuzzResult:
     with tempfile.TemporaryDirectory() as report_dir:
         proc = subprocess.run(
             command(base, max_examples, seed, report_dir, extra, headers),
-            text=True, capture_output=True, check=False,
+            text=True,
+            capture_output=True,
+            check=False,
         )
         if echo:
             sys.stdout.write(proc.stdout)
@@ -120,14 +146,22 @@ def _thin_operations(spec: dict, result: FuzzResult, want: int) -> list[str]:
     from charter.specs import operations
 
     return [
-        op["operationId"] for method, path, op in operations(spec)
-        if (op.get("parameters") or op.get("requestBody"))
-        and result.total(f"{method.upper()} {path}") < want
+        op["operationId"]
+        for method, path, op in operations(spec)
+        if (op.get("parameters") or op.get("requestBody")) and result.total(f"{method.upper()} {path}") < want
     ]
 
 
-def run(url: str | None = None, names=(), max_examples: int = 50, seed: int | None = None,
-        extra: list[str] | None = None, app=None, echo: bool = True, headers: list[str] = ()) -> FuzzResult:
+def run(
+    url: str | None = None,
+    names=(),
+    max_examples: int = 50,
+    seed: int | None = None,
+    extra: list[str] | None = None,
+    app=None,
+    echo: bool = True,
+    headers: list[str] = (),
+) -> FuzzResult:
     """Fuzz `url`, or else `app`, or else a new app over DATABASE_URL, sending `headers` (say, the
     credential) with every request; a new app gets a bootstrap key and sends it.
 
@@ -160,8 +194,9 @@ def run(url: str | None = None, names=(), max_examples: int = 50, seed: int | No
             top_up = []
             for op_id in thin:
                 top_up += ["--include-operation-id", op_id]
-            more = _schemathesis(base, max_examples, seed, [*top_up, "--phases", "fuzzing", *(extra or [])], echo,
-                                 headers)
+            more = _schemathesis(
+                base, max_examples, seed, [*top_up, "--phases", "fuzzing", *(extra or [])], echo, headers
+            )
             for label, per in more.cases.items():
                 merged = result.cases.setdefault(label, {})
                 merged["fuzzing"] = merged.get("fuzzing", 0) + per.get("fuzzing", 0)

@@ -3,6 +3,7 @@
 Never overwrites: a missing module is created, a missing function is appended to its module,
 anything that exists is left alone. Each stub answers 501 with the error body until filled in.
 """
+
 from __future__ import annotations
 
 import keyword
@@ -71,11 +72,15 @@ def scaffold(spec_path: Path, root: Path = ROOT) -> list[str]:
         if "from charter.errors import ApiError" not in source:
             source = source.rstrip("\n") + "\n\nfrom charter.errors import ApiError  # noqa: E402\n"
         summary = (op.get("summary") or f"{method.upper()} {path}").replace('"""', "'''").strip()
-        source = source.rstrip("\n") + "\n" + STUB.format(
-            func=func,
-            params=", ".join(_params(doc, doc["paths"][path], op)),
-            summary=f"{summary} Scaffolded stub: answers 501 until implemented.",
-            op_id=op_id,
+        source = (
+            source.rstrip("\n")
+            + "\n"
+            + STUB.format(
+                func=func,
+                params=", ".join(_params(doc, doc["paths"][path], op)),
+                summary=f"{summary} Scaffolded stub: answers 501 until implemented.",
+                op_id=op_id,
+            )
         )
         target.write_text(source)
         written.append(f"stub {op_id} in {target.relative_to(root)}")

@@ -1,4 +1,5 @@
 """`charter serve`: gunicorn with uvicorn workers, after making sure the schema is current."""
+
 from __future__ import annotations
 
 import gc
@@ -14,8 +15,10 @@ def prepare_store(settings: Settings) -> str | None:
     url = settings.database_url
     if url.startswith("memory://"):
         if settings.workers > 1:
-            return ("the memory store lives inside one process: serve it with --workers 1, "
-                    "or set DATABASE_URL to sqlite:///… or postgresql://…")
+            return (
+                "the memory store lives inside one process: serve it with --workers 1, "
+                "or set DATABASE_URL to sqlite:///… or postgresql://…"
+            )
         return None
     from store.sql import migrate
     from store.sql.engine import normalise_url
@@ -28,8 +31,10 @@ def prepare_store(settings: Settings) -> str | None:
         migrate.upgrade(url)
         return None
     if not migrate.is_current(url):
-        return (f"the database schema is at {migrate.current(url) or 'nothing'} but this Charter "
-                f"needs {migrate.head()}: run `charter migrate` first")
+        return (
+            f"the database schema is at {migrate.current(url) or 'nothing'} but this Charter "
+            f"needs {migrate.head()}: run `charter migrate` first"
+        )
     return None
 
 
@@ -65,12 +70,17 @@ def serve(settings: Settings) -> int:
             gc.freeze()
             return app
 
-    print(f"charter: serving on http://{settings.host}:{settings.port} "
-          f"(docs at /docs, store {settings.database_url.split('://')[0]}, "
-          f"{settings.workers} worker{'s' if settings.workers != 1 else ''})", file=sys.stderr)
+    print(
+        f"charter: serving on http://{settings.host}:{settings.port} "
+        f"(docs at /docs, store {settings.database_url.split('://')[0]}, "
+        f"{settings.workers} worker{'s' if settings.workers != 1 else ''})",
+        file=sys.stderr,
+    )
     if settings.admin_key is None:
-        print("charter: most operations need a credential: set CHARTER_ADMIN_KEY (a bootstrap "
-              "platform_admin key) or make a user with `charter users create` (README: Authentication)",
-              file=sys.stderr)
+        print(
+            "charter: most operations need a credential: set CHARTER_ADMIN_KEY (a bootstrap "
+            "platform_admin key) or make a user with `charter users create` (README: Authentication)",
+            file=sys.stderr,
+        )
     _App().run()
     return 0

@@ -1,4 +1,5 @@
 """Run the app in-process on a free loopback port, for fuzzing and tests that need real HTTP."""
+
 from __future__ import annotations
 
 import socket

@@ -1,4 +1,5 @@
 """`charter users create`: the first real users, straight into the store DATABASE_URL names."""
+
 from __future__ import annotations
 
 import getpass
@@ -25,8 +26,11 @@ def create(args) -> int:
 
     settings = Settings.from_env()
     if settings.database_url.startswith("memory://"):
-        print("charter users create: the memory store lives inside the serving process; use a "
-              "sqlite:/// or postgresql:// DATABASE_URL", file=sys.stderr)
+        print(
+            "charter users create: the memory store lives inside the serving process; use a "
+            "sqlite:/// or postgresql:// DATABASE_URL",
+            file=sys.stderr,
+        )
         return 2
     problem = prepare_store(settings)
     if problem:

@@ -1,4 +1,5 @@
 """The health of every dependency, for probes and people."""
+
 from __future__ import annotations
 
 import time

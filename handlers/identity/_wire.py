@@ -1,4 +1,5 @@
 """Tokens and sessions to the JSON shapes of specs/identity.yaml, and the session cookie."""
+
 from __future__ import annotations
 
 import time
@@ -38,8 +39,10 @@ def token_pair(issued: Issued) -> dict:
 def set_cookie(issued: Issued) -> dict:
     """The session cookie: the refresh token, for browsers, sent back to /v1/auth only."""
     max_age = expires_in(int(issued.session.expires_at.timestamp()))
-    return {"Set-Cookie": f"{COOKIE}={issued.refresh_token}; Path={COOKIE_PATH}; Max-Age={max_age}; "
-                          "HttpOnly; Secure; SameSite=Strict"}
+    return {
+        "Set-Cookie": f"{COOKIE}={issued.refresh_token}; Path={COOKIE_PATH}; Max-Age={max_age}; "
+        "HttpOnly; Secure; SameSite=Strict"
+    }
 
 
 def clear_cookie() -> dict:

@@ -1,4 +1,5 @@
 """The JSON Web Key Set that verifies access tokens."""
+
 from charter import runtime
 
 

@@ -1,4 +1,5 @@
 """The principal behind a credential, with its tenant and the tenant's entitlements."""
+
 from __future__ import annotations
 
 from auth.principal import SESSION_KINDS

@@ -1,4 +1,5 @@
 """Support sessions: a support user, time-boxed, inside one tenant, with a reason."""
+
 from __future__ import annotations
 
 from uuid import UUID
@@ -15,8 +16,9 @@ def start(body):
     hidden = _tenancy.not_found(body["tenant_id"])
     access.check(tenant_id, hidden)
     ttl = min(int(body.get("expires_in") or SUPPORT_SESSION_MAX_S), SUPPORT_SESSION_MAX_S)
-    issued = sessions.start_support(runtime.services(), runtime.principal(), tenant_id,
-                                    body["reason"].strip(), ttl, hidden)
+    issued = sessions.start_support(
+        runtime.services(), runtime.principal(), tenant_id, body["reason"].strip(), ttl, hidden
+    )
     return {
         "access_token": issued.access_token,
         "token_type": "Bearer",

@@ -1,5 +1,6 @@
 """Tenant rules every registry handler shares: trial length, inactive states, the 404, and that a
 caller sees only the tenants auth.access lets it see (another tenant's answers the same 404)."""
+
 from __future__ import annotations
 
 from datetime import timedelta

@@ -1,4 +1,5 @@
 """Records to the JSON shapes of specs/registry.yaml. Absent optional strings are omitted."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -18,22 +19,27 @@ def _drop_none(out: dict, *keys: str) -> dict:
 
 
 def tenant(t) -> dict:
-    return _drop_none({
-        "id": str(t.id),
-        "slug": t.slug,
-        "name": t.name,
-        "status": t.status,
-        "kind": t.kind,
-        "plan": t.plan,
-        "erp_customer_id": t.erp_customer_id,
-        "stripe_cust_id": t.stripe_cust_id,
-        "trial_ends_at": ts(t.trial_ends_at),
-        "contract_start": t.contract_start.isoformat() if t.contract_start else None,
-        "contract_end": t.contract_end.isoformat() if t.contract_end else None,
-        "sales_owner": t.sales_owner,
-        "created_at": ts(t.created_at),
-        "updated_at": ts(t.updated_at),
-    }, "erp_customer_id", "stripe_cust_id", "sales_owner")
+    return _drop_none(
+        {
+            "id": str(t.id),
+            "slug": t.slug,
+            "name": t.name,
+            "status": t.status,
+            "kind": t.kind,
+            "plan": t.plan,
+            "erp_customer_id": t.erp_customer_id,
+            "stripe_cust_id": t.stripe_cust_id,
+            "trial_ends_at": ts(t.trial_ends_at),
+            "contract_start": t.contract_start.isoformat() if t.contract_start else None,
+            "contract_end": t.contract_end.isoformat() if t.contract_end else None,
+            "sales_owner": t.sales_owner,
+            "created_at": ts(t.created_at),
+            "updated_at": ts(t.updated_at),
+        },
+        "erp_customer_id",
+        "stripe_cust_id",
+        "sales_owner",
+    )
 
 
 def entitlement(e) -> dict:
@@ -49,22 +55,36 @@ def entitlement(e) -> dict:
 
 
 def api_key(k) -> dict:
-    return _drop_none({
-        "id": str(k.id),
-        "tenant_id": str(k.tenant_id),
-        "product": k.product,
-        "name": k.name,
-        "scopes": list(k.scopes),
-        "prefix": k.prefix,
-        "created_by": k.created_by,
-        "last_used_at": ts(k.last_used_at),
-        "revoked_at": ts(k.revoked_at),
-        "created_at": ts(k.created_at),
-    }, "product", "created_by")
+    return _drop_none(
+        {
+            "id": str(k.id),
+            "tenant_id": str(k.tenant_id),
+            "product": k.product,
+            "name": k.name,
+            "scopes": list(k.scopes),
+            "prefix": k.prefix,
+            "created_by": k.created_by,
+            "last_used_at": ts(k.last_used_at),
+            "revoked_at": ts(k.revoked_at),
+            "created_at": ts(k.created_at),
+        },
+        "product",
+        "created_by",
+    )
 
 
-_AUDIT_TEXT = ("actor_id", "actor_name", "actor_type", "action", "target_id", "target_type",
-               "target_name", "product", "source_ip", "user_agent")
+_AUDIT_TEXT = (
+    "actor_id",
+    "actor_name",
+    "actor_type",
+    "action",
+    "target_id",
+    "target_type",
+    "target_name",
+    "product",
+    "source_ip",
+    "user_agent",
+)
 
 
 def audit_event(e) -> dict:

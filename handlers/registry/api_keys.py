@@ -1,4 +1,5 @@
 """API keys: create (plaintext shown once), list, revoke, verify."""
+
 from __future__ import annotations
 
 from uuid import UUID, uuid4
@@ -31,11 +32,17 @@ def create(body):
     with runtime.store().write() as s:
         _tenancy.existing(s, key.tenant_id)
         s.api_keys.add(key)
-        s.audit.append(_audit.event(
-            "api_key.created", tenant_id=key.tenant_id, target_type="api_key",
-            target_id=key.id, target_name=key.name, product=key.product,
-            metadata={"prefix": key.prefix, "scopes": key.scopes},
-        ))
+        s.audit.append(
+            _audit.event(
+                "api_key.created",
+                tenant_id=key.tenant_id,
+                target_type="api_key",
+                target_id=key.id,
+                target_name=key.name,
+                product=key.product,
+                metadata={"prefix": key.prefix, "scopes": key.scopes},
+            )
+        )
     return {"api_key": _wire.api_key(key), "plaintext": plaintext, "warning": WARNING}, 201
 
 
@@ -53,10 +60,16 @@ def revoke(id):
         if key is None or not access.sees(key.tenant_id):
             raise ApiError(404, f"no API key with id {id}", "api_key_not_found")
         if s.api_keys.revoke(key_id, utcnow()):
-            s.audit.append(_audit.event(
-                "api_key.revoked", tenant_id=key.tenant_id, target_type="api_key",
-                target_id=key.id, target_name=key.name, product=key.product,
-            ))
+            s.audit.append(
+                _audit.event(
+                    "api_key.revoked",
+                    tenant_id=key.tenant_id,
+                    target_type="api_key",
+                    target_id=key.id,
+                    target_name=key.name,
+                    product=key.product,
+                )
+            )
     return NoContent, 204
 
 

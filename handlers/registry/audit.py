@@ -1,4 +1,5 @@
 """The audit log: append an event, and page through events newest first."""
+
 from __future__ import annotations
 
 from uuid import UUID
@@ -10,8 +11,7 @@ from handlers.registry import _tenancy, _wire
 from store.errors import MissingReference
 from store.models import AuditDraft, AuditQuery
 
-_TEXT = ("actor_id", "actor_name", "actor_type", "action", "target_id", "target_type",
-         "target_name", "product")
+_TEXT = ("actor_id", "actor_name", "actor_type", "action", "target_id", "target_type", "target_name", "product")
 
 
 def append(body):
@@ -34,8 +34,7 @@ def append(body):
     return _wire.audit_event(event), 201
 
 
-def query(tenant_id=None, product=None, actor_id=None, action=None, since=None, until=None,
-          limit=50, cursor=None):
+def query(tenant_id=None, product=None, actor_id=None, action=None, since=None, until=None, limit=50, cursor=None):
     q = AuditQuery(
         limit=limit + 1,
         cursor=cursor,

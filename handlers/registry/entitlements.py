@@ -1,4 +1,5 @@
 """A tenant's product entitlements."""
+
 from uuid import UUID
 
 from charter.runtime import store

@@ -1,4 +1,5 @@
 """Liveness and readiness probes."""
+
 from charter.errors import ApiError
 from charter.runtime import store
 from store.errors import Unavailable

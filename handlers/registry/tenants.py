@@ -1,4 +1,5 @@
 """Tenants: create, look up, and move through demo/trial -> active -> frozen."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -35,10 +36,15 @@ def create(body):
     try:
         with store().write() as s:
             s.tenants.add(tenant)
-            s.audit.append(_audit.event(
-                "tenant.created", tenant_id=tenant.id, target_type="tenant",
-                target_id=tenant.id, target_name=tenant.slug,
-            ))
+            s.audit.append(
+                _audit.event(
+                    "tenant.created",
+                    tenant_id=tenant.id,
+                    target_type="tenant",
+                    target_id=tenant.id,
+                    target_name=tenant.slug,
+                )
+            )
     except Conflict:
         raise ApiError(409, f"the slug {tenant.slug!r} is already taken", "slug_taken") from None
     return _wire.tenant(tenant), 201
@@ -63,15 +69,22 @@ def _transition(tenant_id: str, allowed: set[str], action: str, change, metadata
         tenant = _tenancy.existing(s, tenant_id, for_update=True)
         if tenant.status not in allowed:
             raise ApiError(
-                409, f"a {tenant.status} tenant cannot be {action}", "invalid_transition",
+                409,
+                f"a {tenant.status} tenant cannot be {action}",
+                "invalid_transition",
             )
         updated = change(tenant)
         s.tenants.save(updated)
-        s.audit.append(_audit.event(
-            f"tenant.{action}", tenant_id=tenant.id, target_type="tenant",
-            target_id=tenant.id, target_name=tenant.slug,
-            metadata={"from": tenant.status, "to": updated.status, **metadata},
-        ))
+        s.audit.append(
+            _audit.event(
+                f"tenant.{action}",
+                tenant_id=tenant.id,
+                target_type="tenant",
+                target_id=tenant.id,
+                target_name=tenant.slug,
+                metadata={"from": tenant.status, "to": updated.status, **metadata},
+            )
+        )
     return _wire.tenant(updated)
 
 
@@ -102,7 +115,9 @@ def cancel(id, body=None):
     body = body or {}
     metadata = {k: body[k] for k in ("reason", "at_period_end") if k in body}
     return _transition(
-        id, CAN_CANCEL, "cancelled",
+        id,
+        CAN_CANCEL,
+        "cancelled",
         lambda t: replace(t, status="frozen", updated_at=utcnow()),
         metadata,
     )

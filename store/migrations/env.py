@@ -4,6 +4,7 @@ Run through store.sql.migrate, which passes an open connection (attributes["conn
 least a URL (attributes["url"]). Logging is left alone: configuring it here would silence the
 application's own loggers.
 """
+
 from __future__ import annotations
 
 from alembic import context

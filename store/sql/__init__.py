@@ -2,6 +2,7 @@
 
 Schema in store.sql.tables, migrations in store/migrations run by store.sql.migrate.
 """
+
 from __future__ import annotations
 
 from store.sql.store import SqlSession, SqlStore

@@ -1,4 +1,5 @@
 """The audit log over SQL: append-only, read newest first with keyset paging on id."""
+
 from __future__ import annotations
 
 import copy
@@ -40,10 +41,5 @@ class SqlAudit(Repo):
             conditions.append(t.created_at >= query.since)
         if query.until is not None:
             conditions.append(t.created_at < query.until)
-        statement = (
-            sa.select(audit_events)
-            .where(*conditions)
-            .order_by(t.id.desc())
-            .limit(max(query.limit, 0))
-        )
+        statement = sa.select(audit_events).where(*conditions).order_by(t.id.desc()).limit(max(query.limit, 0))
         return [AuditEvent(**{n: r._mapping[n] for n in EVENT_FIELDS}) for r in self._run(statement)]

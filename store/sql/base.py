@@ -1,4 +1,5 @@
 """What every SQL repository shares: one connection, the dialect, the read/write guard, errors."""
+
 from __future__ import annotations
 
 import functools
@@ -91,9 +92,7 @@ def set_once(column: sa.Column) -> sa.Update:
 def referenced(*tables: sa.Table) -> dict[str, str]:
     """Foreign key constraint name -> what it names ("user" for user_id), for these tables."""
     return {
-        str(fk.name): fk.column_keys[0].removesuffix("_id")
-        for table in tables
-        for fk in table.foreign_key_constraints
+        str(fk.name): fk.column_keys[0].removesuffix("_id") for table in tables for fk in table.foreign_key_constraints
     }
 
 

@@ -1,4 +1,5 @@
 """Database URLs and engines: psycopg 3 for PostgreSQL, WAL and explicit transactions for SQLite."""
+
 from __future__ import annotations
 
 import time
@@ -21,7 +22,7 @@ def normalise_url(url: str | URL) -> URL:
     text = url if isinstance(url, str) else url.render_as_string(hide_password=False)
     for scheme in ("postgres://", "postgresql://"):
         if text.startswith(scheme):
-            text = "postgresql+psycopg://" + text[len(scheme):]
+            text = "postgresql+psycopg://" + text[len(scheme) :]
             break
     try:
         parsed = make_url(text)

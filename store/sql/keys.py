@@ -1,4 +1,5 @@
 """API keys over SQL."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -25,8 +26,10 @@ _STANDING = (
     .where(api_keys.c.id == sa.bindparam("id"))
 )
 _REVOKE = set_once(api_keys.c.revoked_at)
-_TOUCH = sa.update(api_keys).where(api_keys.c.id == sa.bindparam("key_id")).values(
-    last_used_at=sa.bindparam("at", type_=api_keys.c.last_used_at.type)
+_TOUCH = (
+    sa.update(api_keys)
+    .where(api_keys.c.id == sa.bindparam("key_id"))
+    .values(last_used_at=sa.bindparam("at", type_=api_keys.c.last_used_at.type))
 )
 
 

@@ -8,6 +8,7 @@
 The connection handed to Alembic comes from store.sql.engine, so SQLite gets its pragmas and a
 PostgreSQL URL's `options=-csearch_path=…` applies: tables and alembic_version land in that schema.
 """
+
 from __future__ import annotations
 
 import threading

@@ -18,6 +18,7 @@ two, and inserting it again while holding later rows' locks takes locks out of k
 deadlocked under load. Here every acquire takes its row locks in key order and nothing else,
 and housekeeping skips locked rows (SKIP LOCKED) and so never waits: no cycle is possible.
 """
+
 from __future__ import annotations
 
 import itertools

@@ -1,4 +1,5 @@
 """Login and support sessions, and the refresh tokens of their families, over SQL."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """The public halves of token signing keys over SQL: what the JWKS publishes."""
+
 from __future__ import annotations
 
 from datetime import datetime

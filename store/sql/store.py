@@ -1,4 +1,5 @@
 """SqlStore: the Store protocol over SQLAlchemy Core, on SQLite or PostgreSQL."""
+
 from __future__ import annotations
 
 import itertools

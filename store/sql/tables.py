@@ -3,6 +3,7 @@
 test_migrated_schema_matches_tables (tests/store/test_store_sql.py) compares a migrated database
 with this MetaData, so a change here without a migration (or the other way round) fails the tests.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -177,9 +178,7 @@ refresh_tokens = sa.Table(
     "refresh_tokens",
     metadata,
     sa.Column("id", sa.Uuid(), primary_key=True),
-    sa.Column(
-        "session_id", sa.Uuid(), sa.ForeignKey("auth_sessions.id", ondelete="CASCADE"), nullable=False
-    ),
+    sa.Column("session_id", sa.Uuid(), sa.ForeignKey("auth_sessions.id", ondelete="CASCADE"), nullable=False),
     sa.Column("token_hash", sa.String(), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("expires_at", UtcDateTime(), nullable=False),

@@ -1,4 +1,5 @@
 """Tenants and their entitlements over SQL."""
+
 from __future__ import annotations
 
 from uuid import UUID
@@ -79,9 +80,7 @@ class SqlEntitlements(Repo):
         return sorted((_entitlement(r) for r in rows), key=lambda e: e.product)
 
     def get(self, tenant_id: UUID, product: str) -> Entitlement | None:
-        query = sa.select(entitlements).where(
-            entitlements.c.tenant_id == tenant_id, entitlements.c.product == product
-        )
+        query = sa.select(entitlements).where(entitlements.c.tenant_id == tenant_id, entitlements.c.product == product)
         row = self._run(query).first()
         return _entitlement(row) if row else None
 

@@ -1,4 +1,5 @@
 """Users and their memberships in tenants over SQL."""
+
 from __future__ import annotations
 
 from uuid import UUID

@@ -1,5 +1,6 @@
 """Small helpers for API tests: settings with a bootstrap key, make things through the API, and
 read the audit log back."""
+
 from __future__ import annotations
 
 import itertools

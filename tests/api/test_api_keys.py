@@ -1,4 +1,5 @@
 """API keys through the real app, on every store: shown once, hashed at rest, verified, revoked."""
+
 import re
 import uuid
 from datetime import timedelta
@@ -100,7 +101,9 @@ def test_revocation_is_seen_by_another_worker_at_once(store, client):
 
 
 def test_create_and_list_errors(client):
-    assert_error(client.post("/v1/api-keys", json={"tenant_id": str(uuid.uuid4()), "name": "x"}), 404, "tenant_not_found")
+    assert_error(
+        client.post("/v1/api-keys", json={"tenant_id": str(uuid.uuid4()), "name": "x"}), 404, "tenant_not_found"
+    )
     t = create_tenant(client)
     assert_error(client.post("/v1/api-keys", json={"tenant_id": t["id"], "name": "x" * 101}), 400)
     assert_error(client.post("/v1/api-keys", json={"tenant_id": t["id"]}), 400)

@@ -1,4 +1,5 @@
 """The audit log through the real app, on every store: append, filter, keyset paging."""
+
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -6,8 +7,7 @@ from tests.api.helpers import assert_error, audit, create_tenant
 
 
 def _append(client, **fields):
-    r = client.post("/v1/audit", json={"action": "doc.viewed", **fields},
-                    headers={"user-agent": "audit-test/1"})
+    r = client.post("/v1/audit", json={"action": "doc.viewed", **fields}, headers={"user-agent": "audit-test/1"})
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -15,9 +15,19 @@ def _append(client, **fields):
 def test_append_returns_the_event(client):
     t = create_tenant(client)
     project = str(uuid.uuid4())
-    e = _append(client, tenant_id=t["id"], project_id=project, actor_id="u1", actor_name="Uma",
-                actor_type="user", target_id="d1", target_type="doc", target_name="Plan",
-                product="analytics", metadata={"page": 2, "tags": ["a"]})
+    e = _append(
+        client,
+        tenant_id=t["id"],
+        project_id=project,
+        actor_id="u1",
+        actor_name="Uma",
+        actor_type="user",
+        target_id="d1",
+        target_type="doc",
+        target_name="Plan",
+        product="analytics",
+        metadata={"page": 2, "tags": ["a"]},
+    )
     assert isinstance(e["id"], int) and e["tenant_id"] == t["id"] and e["project_id"] == project
     assert e["metadata"] == {"page": 2, "tags": ["a"]} and e["user_agent"] == "audit-test/1"
     assert e["source_ip"] and e["created_at"].endswith("Z")
@@ -28,7 +38,9 @@ def test_append_validation(client):
     assert_error(client.post("/v1/audit", json={}), 400)
     assert_error(client.post("/v1/audit", json={"action": "x", "tenant_id": "nope"}), 400)
     assert_error(client.post("/v1/audit", json={"action": "x", "metadata": []}), 400)
-    assert_error(client.post("/v1/audit", json={"action": "x", "tenant_id": str(uuid.uuid4())}), 404, "tenant_not_found")
+    assert_error(
+        client.post("/v1/audit", json={"action": "x", "tenant_id": str(uuid.uuid4())}), 404, "tenant_not_found"
+    )
     assert audit(client) == []
 
 
@@ -78,9 +90,16 @@ def test_keyset_paging(client):
 
 
 def test_query_validation(client):
-    for params in ({"limit": 0}, {"limit": 501}, {"limit": "ten"}, {"cursor": "abc"},
-                   {"cursor": str(2**63)}, {"since": "yesterday"}, {"until": "2026-13-01T00:00:00Z"},
-                   {"tenant_id": "nope"}):
+    for params in (
+        {"limit": 0},
+        {"limit": 501},
+        {"limit": "ten"},
+        {"cursor": "abc"},
+        {"cursor": str(2**63)},
+        {"since": "yesterday"},
+        {"until": "2026-13-01T00:00:00Z"},
+        {"tenant_id": "nope"},
+    ):
         assert_error(client.get("/v1/audit", params=params), 400)
     assert client.get("/v1/audit", params={"limit": 500}).status_code == 200
     assert client.get("/v1/audit", params={"cursor": 2**63 - 1}).status_code == 200

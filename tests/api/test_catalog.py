@@ -1,4 +1,5 @@
 """Entitlements, catalog, product requests and trials through the real app, on every store."""
+
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -35,7 +36,9 @@ def test_trial_creates_14_day_entitlement_and_audit(client):
     e = r.json()
     assert e["tenant_id"] == t["id"] and e["product"] == "analytics" and e["enabled"] is True
     expires = _when(e["expires_at"])
-    assert before + timedelta(days=14) - timedelta(seconds=5) <= expires <= datetime.now(timezone.utc) + timedelta(days=14)
+    assert (
+        before + timedelta(days=14) - timedelta(seconds=5) <= expires <= datetime.now(timezone.utc) + timedelta(days=14)
+    )
     listed = client.get("/v1/entitlements", params={"tenant_id": t["id"]}).json()["items"]
     assert listed == [e]
     assert [x["action"] for x in audit(client, tenant_id=t["id"])] == ["entitlement.trial_started", "tenant.created"]
@@ -52,17 +55,29 @@ def test_second_trial_of_same_product_is_409(client):
 
 def test_trial_errors(client):
     t = create_tenant(client)
-    assert_error(client.post("/v1/catalog/trial-request", json={"tenant_id": t["id"], "product": "compliance"}),
-                 400, "trial_not_supported")
-    assert_error(client.post("/v1/catalog/trial-request", json={"tenant_id": t["id"], "product": "nope"}),
-                 404, "product_not_found")
-    assert_error(client.post("/v1/catalog/trial-request", json={"tenant_id": str(uuid.uuid4()), "product": "analytics"}),
-                 404, "tenant_not_found")
+    assert_error(
+        client.post("/v1/catalog/trial-request", json={"tenant_id": t["id"], "product": "compliance"}),
+        400,
+        "trial_not_supported",
+    )
+    assert_error(
+        client.post("/v1/catalog/trial-request", json={"tenant_id": t["id"], "product": "nope"}),
+        404,
+        "product_not_found",
+    )
+    assert_error(
+        client.post("/v1/catalog/trial-request", json={"tenant_id": str(uuid.uuid4()), "product": "analytics"}),
+        404,
+        "tenant_not_found",
+    )
     assert_error(client.post("/v1/catalog/trial-request", json={"tenant_id": "x", "product": "analytics"}), 400)
     assert_error(client.post("/v1/catalog/trial-request", json={"product": "analytics"}), 400)
     client.post(f"/v1/tenants/{t['id']}/cancel")
-    assert_error(client.post("/v1/catalog/trial-request", json={"tenant_id": t["id"], "product": "analytics"}),
-                 409, "tenant_inactive")
+    assert_error(
+        client.post("/v1/catalog/trial-request", json={"tenant_id": t["id"], "product": "analytics"}),
+        409,
+        "tenant_inactive",
+    )
     assert client.get("/v1/entitlements", params={"tenant_id": t["id"]}).json()["items"] == []
 
 
@@ -73,7 +88,9 @@ def test_catalog_request_is_accepted_and_audited(client):
     [event] = audit(client, action="catalog.requested")
     assert event["tenant_id"] == t["id"] and event["product"] == "compliance"
     assert_error(client.post("/v1/catalog/request", json={"tenant_id": t["id"], "product": "nope"}), 404)
-    assert_error(client.post("/v1/catalog/request", json={"tenant_id": str(uuid.uuid4()), "product": "compliance"}), 404)
+    assert_error(
+        client.post("/v1/catalog/request", json={"tenant_id": str(uuid.uuid4()), "product": "compliance"}), 404
+    )
     assert_error(client.post("/v1/catalog/request", json={"tenant_id": t["id"]}), 400)
     assert len(audit(client, action="catalog.requested")) == 1
 

@@ -1,4 +1,5 @@
 """Races over real HTTP: the store, not the handler, decides who wins."""
+
 import threading
 from concurrent.futures import ThreadPoolExecutor
 

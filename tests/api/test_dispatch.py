@@ -4,6 +4,7 @@ The operations below are bound to the functions of this module; they cover what 
 return, how arguments reach them, and where they run: on the event loop for a store that never
 blocks, on the handler threads otherwise, with the request's context either way.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -29,7 +30,9 @@ SPEC = {
     "openapi": "3.0.3",
     "info": {"title": "dispatch", "version": "1"},
     "paths": {
-        "/healthz": {"get": {"operationId": f"{HERE}.healthz", "security": [], "responses": {"200": {"description": "ok"}}}},
+        "/healthz": {
+            "get": {"operationId": f"{HERE}.healthz", "security": [], "responses": {"200": {"description": "ok"}}}
+        },
         "/items/{item_id}": {
             "post": {
                 "operationId": f"{HERE}.echo",
@@ -38,17 +41,36 @@ SPEC = {
                     {"in": "path", "name": "item_id", "required": True, "schema": {"type": "integer"}},
                     {"in": "query", "name": "limit", "schema": {"type": "integer", "default": 7}},
                 ],
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["name"], "properties": {"name": {"type": "string"}},
-                }}}},
-                "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}}},
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["name"],
+                                "properties": {"name": {"type": "string"}},
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}}
+                },
             },
         },
-        "/created": {"get": {"operationId": f"{HERE}.created", "security": [], "responses": {"201": {"description": "ok"}}}},
-        "/nothing": {"delete": {"operationId": f"{HERE}.nothing", "security": [], "responses": {"204": {"description": "gone"}}}},
+        "/created": {
+            "get": {"operationId": f"{HERE}.created", "security": [], "responses": {"201": {"description": "ok"}}}
+        },
+        "/nothing": {
+            "delete": {"operationId": f"{HERE}.nothing", "security": [], "responses": {"204": {"description": "gone"}}}
+        },
         "/big": {"get": {"operationId": f"{HERE}.big", "security": [], "responses": {"200": {"description": "ok"}}}},
-        "/framework": {"get": {"operationId": f"{HERE}.framework", "security": [], "responses": {"202": {"description": "ok"}}}},
-        "/where": {"get": {"operationId": f"{HERE}.where", "security": [], "responses": {"200": {"description": "ok"}}}},
+        "/framework": {
+            "get": {"operationId": f"{HERE}.framework", "security": [], "responses": {"202": {"description": "ok"}}}
+        },
+        "/where": {
+            "get": {"operationId": f"{HERE}.where", "security": [], "responses": {"200": {"description": "ok"}}}
+        },
         "/slow": {"get": {"operationId": f"{HERE}.slow", "security": [], "responses": {"200": {"description": "ok"}}}},
     },
 }
@@ -109,8 +131,11 @@ def test_arguments_are_coerced_and_defaulted(spec_file):
         assert c.post("/items/42", json={}).status_code == 400
         # JSON is UTF-8 (RFC 8259): a charset parameter changes nothing, a body that is not UTF-8 is a 400
         for charset in ("latin-1", "no-such-charset"):
-            r = c.post("/items/42", content='{"name": "é"}'.encode(),
-                       headers={"content-type": f"application/json; charset={charset}"})
+            r = c.post(
+                "/items/42",
+                content='{"name": "é"}'.encode(),
+                headers={"content-type": f"application/json; charset={charset}"},
+            )
             assert r.json()["body"] == {"name": "é"}
         r = c.post("/items/42", content='{"name": "é"}'.encode("latin-1"), headers={"content-type": "application/json"})
         assert r.status_code == 400 and r.json()["error"] == "invalid_input"

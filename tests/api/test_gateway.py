@@ -1,4 +1,5 @@
 """What every API shares: /v1/health, X-API-Version on every answer, the documents at both paths."""
+
 from __future__ import annotations
 
 import uuid
@@ -75,8 +76,13 @@ def test_public_operations_are_exactly_the_ones_meant_to_be(anonymous):
 
     public = sorted(f"{m.upper()} {p}" for m, p, op in specs.operations(specs.load_merged()) if op["security"] == [])
     assert public == [
-        "GET /.well-known/jwks.json", "GET /healthz", "GET /readyz", "GET /v1/health",
-        "POST /v1/auth/login", "POST /v1/auth/refresh", "POST /v1/internal/api-keys/verify",
+        "GET /.well-known/jwks.json",
+        "GET /healthz",
+        "GET /readyz",
+        "GET /v1/health",
+        "POST /v1/auth/login",
+        "POST /v1/auth/refresh",
+        "POST /v1/internal/api-keys/verify",
     ]
 
 

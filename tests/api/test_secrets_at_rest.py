@@ -1,4 +1,5 @@
 """No plaintext API key, nor any part of its secret, is anywhere in the database."""
+
 import pytest
 import sqlalchemy as sa
 

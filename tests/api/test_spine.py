@@ -1,4 +1,5 @@
 """The spine through the real app: error shape, request ids, limits, docs and probes."""
+
 import json
 import logging
 import uuid
@@ -53,19 +54,25 @@ def test_paths_no_operation_takes_are_404_or_400(client):
 
 
 def test_invalid_utf8_and_nul_are_400(client):
-    r = client.post("/v1/tenants", content=b'{"slug": "abc", "name": "\xff\xfe"}',
-                    headers={"content-type": "application/json"})
+    r = client.post(
+        "/v1/tenants", content=b'{"slug": "abc", "name": "\xff\xfe"}', headers={"content-type": "application/json"}
+    )
     assert_error(r, 400, "invalid_input")
-    r = client.post("/v1/tenants", content=b'{"slug": "abc", "name": "a\\u0000b"}',
-                    headers={"content-type": "application/json"})
+    r = client.post(
+        "/v1/tenants", content=b'{"slug": "abc", "name": "a\\u0000b"}', headers={"content-type": "application/json"}
+    )
     assert_error(r, 400, "invalid_input")
-    r = client.post("/v1/tenants", content=b'{"slug": "abc", "name": "a\\ud800b"}',
-                    headers={"content-type": "application/json"})
+    r = client.post(
+        "/v1/tenants", content=b'{"slug": "abc", "name": "a\\ud800b"}', headers={"content-type": "application/json"}
+    )
     assert_error(r, 400, "invalid_input")
     assert_error(client.get("/v1/audit?product=a%00b"), 400, "invalid_input")
     # escaped non-ASCII text that is fine passes
-    r = client.post("/v1/tenants", content=b'{"slug": "abc", "name": "Caf\\u00e9 \\ud83d\\ude00"}',
-                    headers={"content-type": "application/json"})
+    r = client.post(
+        "/v1/tenants",
+        content=b'{"slug": "abc", "name": "Caf\\u00e9 \\ud83d\\ude00"}',
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code == 201 and r.json()["name"] == "Café 😀"
 
 
@@ -83,6 +90,7 @@ def test_body_limit_answers_413(store):
             yield b'{"slug": "streamed", "name": "'
             yield b"y" * 300
             yield b'"}'
+
         assert_error(c.post("/v1/tenants", content=chunks(), headers={"content-type": "application/json"}), 413)
 
 

@@ -1,4 +1,5 @@
 """Tenants through the real app, on every store."""
+
 import uuid
 
 from tests.api.helpers import assert_error, audit, create_tenant, new_slug
@@ -10,6 +11,7 @@ def test_create_customer_starts_a_14_day_trial(client):
     assert t["sales_owner"] == "sam"
     uuid.UUID(t["id"])
     from datetime import datetime
+
     created = datetime.fromisoformat(t["created_at"].replace("Z", "+00:00"))
     ends = datetime.fromisoformat(t["trial_ends_at"].replace("Z", "+00:00"))
     assert (ends - created).days == 14
@@ -64,10 +66,15 @@ def test_get_by_id_and_slug(client):
 
 def test_activate_then_cancel_then_reactivate(client):
     t = create_tenant(client)
-    r = client.post(f"/v1/tenants/{t['id']}/activate", json={
-        "plan": "enterprise", "contract_start": "2026-01-01", "contract_end": "2026-12-31",
-        "erp_customer_id": "ERP-1",
-    })
+    r = client.post(
+        f"/v1/tenants/{t['id']}/activate",
+        json={
+            "plan": "enterprise",
+            "contract_start": "2026-01-01",
+            "contract_end": "2026-12-31",
+            "erp_customer_id": "ERP-1",
+        },
+    )
     assert r.status_code == 200, r.text
     a = r.json()
     assert a["status"] == "active" and a["plan"] == "enterprise" and a["erp_customer_id"] == "ERP-1"
@@ -83,7 +90,10 @@ def test_activate_then_cancel_then_reactivate(client):
 
     events = audit(client, tenant_id=t["id"])
     assert [e["action"] for e in events] == [
-        "tenant.activated", "tenant.cancelled", "tenant.activated", "tenant.created",
+        "tenant.activated",
+        "tenant.cancelled",
+        "tenant.activated",
+        "tenant.created",
     ]
     cancelled = events[1]
     assert cancelled["metadata"]["reason"] == "budget" and cancelled["metadata"]["at_period_end"] is True
@@ -97,8 +107,9 @@ def test_demo_can_be_cancelled(client):
 
 def test_contract_ending_before_it_starts_is_409(client):
     t = create_tenant(client)
-    r = client.post(f"/v1/tenants/{t['id']}/activate",
-                    json={"contract_start": "2026-05-01", "contract_end": "2026-04-30"})
+    r = client.post(
+        f"/v1/tenants/{t['id']}/activate", json={"contract_start": "2026-05-01", "contract_end": "2026-04-30"}
+    )
     assert_error(r, 409, "invalid_contract_dates")
     assert client.get(f"/v1/tenants/{t['id']}").json()["status"] == "trial"
     assert [e["action"] for e in audit(client, tenant_id=t["id"])] == ["tenant.created"]

@@ -1,4 +1,5 @@
 """The benchmark's own parsing and load generation (bench/load.py), on loopback only."""
+
 from __future__ import annotations
 
 import asyncio
@@ -76,7 +77,7 @@ def test_wrk_command_passes_headers_with_and_without_the_script():
     assert plain[-3:] == ["-H", "Authorization: Bearer t0k", "http://h:1/x"] and "-s" not in plain
     scripted = wrk_command("http://h:1", Op("POST", "/y", "{}").with_headers(auth), 2, 4, "p1")
     assert scripted[scripted.index("-s") + 1] == str(LUA)
-    assert scripted[scripted.index("--") + 1:] == ["POST", "/y", "{}", "p1", "Authorization: Bearer t0k"]
+    assert scripted[scripted.index("--") + 1 :] == ["POST", "/y", "{}", "p1", "Authorization: Bearer t0k"]
 
 
 class _Recorder:
@@ -138,8 +139,9 @@ def test_closed_loop_slugs_never_repeat(use_wrk):
         pytest.skip("wrk is not installed")
     recorder = _Recorder()
     base = recorder.serve()
-    result = closed_loop(base, Op("POST", "/v1/tenants", '{"slug":"{slug}","name":"n"}'), 1, 4,
-                         slug_prefix="bt", use_wrk=use_wrk)
+    result = closed_loop(
+        base, Op("POST", "/v1/tenants", '{"slug":"{slug}","name":"n"}'), 1, 4, slug_prefix="bt", use_wrk=use_wrk
+    )
     assert result.requests > 10
     assert result.non_2xx == 0, "a slug was sent twice"
     slugs = [json.loads(b)["slug"] for b in recorder.bodies]
@@ -155,8 +157,11 @@ def _authorized(heads: list[bytes]) -> bool:
 
 
 @pytest.mark.parametrize("use_wrk", [False, True])
-@pytest.mark.parametrize("op", [Op("GET", "/v1/tenants/x"), Op("POST", "/v1/tenants", '{"slug":"{slug}"}'),
-                                Op("POST", "/v1/x", "{}")], ids=["get", "post-slug", "post-fixed"])
+@pytest.mark.parametrize(
+    "op",
+    [Op("GET", "/v1/tenants/x"), Op("POST", "/v1/tenants", '{"slug":"{slug}"}'), Op("POST", "/v1/x", "{}")],
+    ids=["get", "post-slug", "post-fixed"],
+)
 def test_closed_loop_sends_the_headers_on_every_request(use_wrk, op):
     if use_wrk and shutil.which("wrk") is None:
         pytest.skip("wrk is not installed")

@@ -1,5 +1,6 @@
 """The benchmark peer (bench/peer.py) validates like specs/registry.yaml, answers like Charter, and
 runs Charter's security gate with the principal reaching the handlers."""
+
 from __future__ import annotations
 
 import threading
@@ -34,8 +35,9 @@ def _client(monkeypatch, endpoints: str = "def"):
 
 
 def _service_token(client, tenant_id: str) -> dict:
-    key = client.post("/v1/api-keys", headers=ADMIN,
-                      json={"tenant_id": tenant_id, "name": "k", "scopes": ["tenants:read"]})
+    key = client.post(
+        "/v1/api-keys", headers=ADMIN, json={"tenant_id": tenant_id, "name": "k", "scopes": ["tenants:read"]}
+    )
     assert key.status_code == 201, key.text
     minted = client.post("/v1/auth/token", headers={"Authorization": f"Bearer {key.json()['plaintext']}"})
     assert minted.status_code == 200, minted.text
@@ -50,7 +52,9 @@ def test_peer_models_carry_the_spec_constraints():
     wanted = spec["TenantCreate"]["properties"]
     assert create["slug"]["pattern"] == wanted["slug"]["pattern"]
     assert (create["name"]["minLength"], create["name"]["maxLength"]) == (
-        wanted["name"]["minLength"], wanted["name"]["maxLength"])
+        wanted["name"]["minLength"],
+        wanted["name"]["maxLength"],
+    )
     assert create["plan"]["default"] == wanted["plan"]["default"]
     assert create["kind"]["enum"] == wanted["kind"]["enum"]
     assert create["kind"]["default"] == wanted["kind"]["default"]
@@ -120,8 +124,7 @@ def test_peer_enforces_a_tenant_bound_service_token(monkeypatch, endpoints):
         assert (refused.status_code, refused.json()["error"]) == (403, "forbidden")
         forged = client.get(f"/v1/tenants/{mine['id']}", headers={"Authorization": "Bearer not.a.jwt"})
         assert (forged.status_code, forged.json()["error"]) == (401, "invalid_token")
-        key_as_token = client.get(f"/v1/tenants/{mine['id']}",
-                                  headers={"Authorization": "Bearer bp_" + "x" * 40})
+        key_as_token = client.get(f"/v1/tenants/{mine['id']}", headers={"Authorization": "Bearer bp_" + "x" * 40})
         assert key_as_token.status_code == 401
 
 

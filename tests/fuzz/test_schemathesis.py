@@ -1,5 +1,6 @@
 """schemathesis over every operation of every spec, all checks (ignored_auth too), all phases, on
 every store, with the bootstrap key as the credential."""
+
 import pytest
 
 from charter import specs
@@ -9,8 +10,7 @@ MAX_EXAMPLES = 50
 
 def _operations_with_input() -> set[str]:
     doc = specs.load_merged()
-    return {f"{m.upper()} {p}" for m, p, op in specs.operations(doc)
-            if op.get("parameters") or op.get("requestBody")}
+    return {f"{m.upper()} {p}" for m, p, op in specs.operations(doc) if op.get("parameters") or op.get("requestBody")}
 
 
 @pytest.mark.fuzz
@@ -19,11 +19,9 @@ def test_schemathesis_finds_nothing(app, store, capsys):
 
     from tests.api.helpers import ADMIN_KEY
 
-    result = fuzz.run(app=app, max_examples=MAX_EXAMPLES, echo=False,
-                      headers=[f"Authorization: Bearer {ADMIN_KEY}"])
+    result = fuzz.run(app=app, max_examples=MAX_EXAMPLES, echo=False, headers=[f"Authorization: Bearer {ADMIN_KEY}"])
     with capsys.disabled():
-        print(f"\nschemathesis on {type(store).__name__} "
-              f"({getattr(store, 'dialect', 'memory')}):\n{result.table()}")
+        print(f"\nschemathesis on {type(store).__name__} ({getattr(store, 'dialect', 'memory')}):\n{result.table()}")
     assert result.returncode == 0, result.output[-6000:]
     assert result.failed == {}
     every = {f"{m.upper()} {p}" for m, p, _ in specs.operations(specs.load_merged())}

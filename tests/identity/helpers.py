@@ -4,6 +4,7 @@ Users go through auth.users.grant, the code behind `charter users create`; token
 real endpoints (login, key exchange, support session). The `client` fixture sends the bootstrap
 key; pass `headers=bearer(token)` to act as someone else (it replaces the client's header).
 """
+
 from __future__ import annotations
 
 import base64
@@ -30,8 +31,11 @@ def add_user(store, roles: list[str], tenant_id=None, email: str | None = None, 
 
 def login(client, email: str, password: str = PASSWORD, headers: dict | None = None, **body):
     """POST /v1/auth/login without the bootstrap key; the raw response."""
-    return client.post("/v1/auth/login", json={"email": email, "password": password, **body},
-                       headers={"Authorization": "", **(headers or {})})
+    return client.post(
+        "/v1/auth/login",
+        json={"email": email, "password": password, **body},
+        headers={"Authorization": "", **(headers or {})},
+    )
 
 
 def session(client, store, roles: list[str], tenant_id=None) -> dict:

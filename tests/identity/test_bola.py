@@ -19,6 +19,7 @@ The same requests with B's ids succeed for B (positive control), the platform ad
 handler with them, and the platform admin's reads of A do show A's data (the leak detector sees
 it when it is there). After everything, A is unchanged.
 """
+
 from __future__ import annotations
 
 import re
@@ -71,52 +72,69 @@ class Entry:
 
 PROBES: dict[str, Entry | Public] = {
     "handlers.registry.health.healthz": Public(
-        "liveness: answers a constant, reads nothing of any tenant", Route("GET", "/healthz")),
+        "liveness: answers a constant, reads nothing of any tenant", Route("GET", "/healthz")
+    ),
     "handlers.registry.health.readyz": Public(
-        "readiness: pings the store, returns no row of any tenant", Route("GET", "/readyz")),
+        "readiness: pings the store, returns no row of any tenant", Route("GET", "/readyz")
+    ),
     "handlers.registry.api_keys.verify": Public(
         "the key in the body is the credential: whoever holds A's plaintext key is A; a key that "
         "is not one answers valid=false and nothing else",
-        Route("POST", "/v1/internal/api-keys/verify", json={"key": "bp_notakey_0000000000000000"})),
-    "handlers.registry.tenants.create": Entry((
-        Route("POST", "/v1/tenants", json={"slug": "{slug}", "name": "BOLA probe"},
-              reached=frozenset({"slug_taken"})),
-    )),
+        Route("POST", "/v1/internal/api-keys/verify", json={"key": "bp_notakey_0000000000000000"}),
+    ),
+    "handlers.registry.tenants.create": Entry(
+        (
+            Route(
+                "POST", "/v1/tenants", json={"slug": "{slug}", "name": "BOLA probe"}, reached=frozenset({"slug_taken"})
+            ),
+        )
+    ),
     "handlers.registry.tenants.get": Entry((Route("GET", "/v1/tenants/{tenant_id}"),)),
     "handlers.registry.tenants.get_by_slug": Entry((Route("GET", "/v1/tenants/by-slug/{slug}"),)),
-    "handlers.registry.tenants.activate": Entry((
-        Route("POST", "/v1/tenants/{tenant_id}/activate", json={"plan": "enterprise"}),
-    )),
-    "handlers.registry.tenants.cancel": Entry((
-        Route("POST", "/v1/tenants/{tenant_id}/cancel", json={"reason": "bola probe"}),
-    )),
-    "handlers.registry.entitlements.list_for_tenant": Entry((
-        Route("GET", "/v1/entitlements", params={"tenant_id": "{tenant_id}"}),
-    )),
+    "handlers.registry.tenants.activate": Entry(
+        (Route("POST", "/v1/tenants/{tenant_id}/activate", json={"plan": "enterprise"}),)
+    ),
+    "handlers.registry.tenants.cancel": Entry(
+        (Route("POST", "/v1/tenants/{tenant_id}/cancel", json={"reason": "bola probe"}),)
+    ),
+    "handlers.registry.entitlements.list_for_tenant": Entry(
+        (Route("GET", "/v1/entitlements", params={"tenant_id": "{tenant_id}"}),)
+    ),
     "handlers.registry.catalog.list_products": Entry((Route("GET", "/v1/catalog"),)),
-    "handlers.registry.catalog.request_product": Entry((
-        Route("POST", "/v1/catalog/request", json={"tenant_id": "{tenant_id}", "product": "licensing"}),
-    )),
-    "handlers.registry.catalog.request_trial": Entry((
-        # A holds an analytics trial, not licensing: a leak would grant A a licensing trial
-        Route("POST", "/v1/catalog/trial-request", json={"tenant_id": "{tenant_id}", "product": "licensing"},
-              reached=frozenset({"already_entitled"})),
-    )),
-    "handlers.registry.api_keys.list_for_tenant": Entry((
-        Route("GET", "/v1/api-keys", params={"tenant_id": "{tenant_id}"}),
-    )),
-    "handlers.registry.api_keys.create": Entry((
-        Route("POST", "/v1/api-keys", json={"tenant_id": "{tenant_id}", "name": "bola-probe"}),
-    )),
+    "handlers.registry.catalog.request_product": Entry(
+        (Route("POST", "/v1/catalog/request", json={"tenant_id": "{tenant_id}", "product": "licensing"}),)
+    ),
+    "handlers.registry.catalog.request_trial": Entry(
+        (
+            # A holds an analytics trial, not licensing: a leak would grant A a licensing trial
+            Route(
+                "POST",
+                "/v1/catalog/trial-request",
+                json={"tenant_id": "{tenant_id}", "product": "licensing"},
+                reached=frozenset({"already_entitled"}),
+            ),
+        )
+    ),
+    "handlers.registry.api_keys.list_for_tenant": Entry(
+        (Route("GET", "/v1/api-keys", params={"tenant_id": "{tenant_id}"}),)
+    ),
+    "handlers.registry.api_keys.create": Entry(
+        (Route("POST", "/v1/api-keys", json={"tenant_id": "{tenant_id}", "name": "bola-probe"}),)
+    ),
     "handlers.registry.api_keys.revoke": Entry((Route("DELETE", "/v1/api-keys/{key_id}"),)),
-    "handlers.registry.audit.append": Entry((
-        Route("POST", "/v1/audit", json={"tenant_id": "{tenant_id}", "action": "bola.probe"}),
-        Route("POST", "/v1/audit", json={"action": "bola.probe"}),  # the tenant filled in
-    ), waived={"body:project_id": "a label of the caller's own project; the registry resolves nothing by it"}),
-    "handlers.registry.audit.query": Entry((
-        Route("GET", "/v1/audit", params={"tenant_id": "{tenant_id}"}),
-        Route("GET", "/v1/audit", params={"action": "{action}"}, listing=True),
-    )),
+    "handlers.registry.audit.append": Entry(
+        (
+            Route("POST", "/v1/audit", json={"tenant_id": "{tenant_id}", "action": "bola.probe"}),
+            Route("POST", "/v1/audit", json={"action": "bola.probe"}),  # the tenant filled in
+        ),
+        waived={"body:project_id": "a label of the caller's own project; the registry resolves nothing by it"},
+    ),
+    "handlers.registry.audit.query": Entry(
+        (
+            Route("GET", "/v1/audit", params={"tenant_id": "{tenant_id}"}),
+            Route("GET", "/v1/audit", params={"action": "{action}"}, listing=True),
+        )
+    ),
 }
 
 PLACEHOLDER = re.compile(r"\{(tenant_id|slug|key_id|action)\}")
@@ -235,70 +253,95 @@ class World:
 
 def _setup(client, store) -> World:
     # A: distinctive data of every kind the registry keeps
-    a = create_tenant(client, slug="alpha-bola-secret", name="Alpha Confidential Holdings",
-                      sales_owner="alpha-sales-owner@example.com")
-    a_key = create_key(client, a["id"], name="alpha-payroll-key", scopes=["audit:read"],
-                       created_by="alpha-creator")
+    a = create_tenant(
+        client,
+        slug="alpha-bola-secret",
+        name="Alpha Confidential Holdings",
+        sales_owner="alpha-sales-owner@example.com",
+    )
+    a_key = create_key(client, a["id"], name="alpha-payroll-key", scopes=["audit:read"], created_by="alpha-creator")
     trial = client.post("/v1/catalog/trial-request", json={"tenant_id": a["id"], "product": "analytics"})
     assert trial.status_code == 201, trial.text
     for action in ("alpha.ledger_sealed", "alpha.payroll_exported"):
-        r = client.post("/v1/audit", json={"tenant_id": a["id"], "action": action,
-                                           "target_name": "alpha-target-secret"})
+        r = client.post(
+            "/v1/audit", json={"tenant_id": a["id"], "action": action, "target_name": "alpha-target-secret"}
+        )
         assert r.status_code == 201, r.text
 
     # B likewise, and B's credentials
     b = create_tenant(client, slug="bravo-bola", name="Bravo Probe Ltd")
     b_spare = create_key(client, b["id"], name="bravo-spare")  # revoked by the positive controls
-    assert client.post("/v1/catalog/trial-request", json={"tenant_id": b["id"], "product": "analytics"}).status_code == 201
+    assert (
+        client.post("/v1/catalog/trial-request", json={"tenant_id": b["id"], "product": "analytics"}).status_code == 201
+    )
     assert client.post("/v1/audit", json={"tenant_id": b["id"], "action": "bravo.ledger_sealed"}).status_code == 201
 
     admin = session(client, store, ["tenant_admin"], b["id"])
     member = session(client, store, ["tenant_member"], b["id"])
     service = service_token(client, b["id"], sorted(TENANT_PERMISSIONS))
     support = session(client, store, ["support"])
-    opened = client.post("/v1/auth/support-session", json={"tenant_id": b["id"], "reason": "BOLA probe"},
-                         headers=bearer(support["access_token"]))
+    opened = client.post(
+        "/v1/auth/support-session",
+        json={"tenant_id": b["id"], "reason": "BOLA probe"},
+        headers=bearer(support["access_token"]),
+    )
     assert opened.status_code == 201, opened.text
 
     creds = []
-    for name, token in (("tenant_admin", admin["access_token"]), ("tenant_member", member["access_token"]),
-                        ("service_token", service["access_token"]),
-                        ("support_session", opened.json()["access_token"])):
+    for name, token in (
+        ("tenant_admin", admin["access_token"]),
+        ("tenant_member", member["access_token"]),
+        ("service_token", service["access_token"]),
+        ("support_session", opened.json()["access_token"]),
+    ):
         me = client.get("/v1/auth/principal", headers=bearer(token))
         assert me.status_code == 200 and me.json()["tenant_id"] == b["id"], me.text
         creds.append(Credential(name, bearer(token), frozenset(me.json()["permissions"])))
 
     markers = {
-        "A tenant id": a["id"], "A slug": a["slug"], "A name": a["name"],
-        "A sales owner": a["sales_owner"], "A created_at": a["created_at"],
+        "A tenant id": a["id"],
+        "A slug": a["slug"],
+        "A name": a["name"],
+        "A sales owner": a["sales_owner"],
+        "A created_at": a["created_at"],
         "A trial_ends_at": a["trial_ends_at"],
-        "A key id": a_key["api_key"]["id"], "A key name": a_key["api_key"]["name"],
-        "A key prefix": a_key["api_key"]["prefix"], "A key creator": a_key["api_key"]["created_by"],
-        "A key created_at": a_key["api_key"]["created_at"], "A key plaintext": a_key["plaintext"],
+        "A key id": a_key["api_key"]["id"],
+        "A key name": a_key["api_key"]["name"],
+        "A key prefix": a_key["api_key"]["prefix"],
+        "A key creator": a_key["api_key"]["created_by"],
+        "A key created_at": a_key["api_key"]["created_at"],
+        "A key plaintext": a_key["plaintext"],
         "A entitlement created_at": trial.json()["created_at"],
         "A entitlement expires_at": trial.json()["expires_at"],
-        "A audit action 1": "alpha.ledger_sealed", "A audit action 2": "alpha.payroll_exported",
+        "A audit action 1": "alpha.ledger_sealed",
+        "A audit action 2": "alpha.payroll_exported",
         "A audit target": "alpha-target-secret",
     }
     ghost = Party(str(uuid.uuid4()), f"ghost-{uuid.uuid4().hex[:10]}", str(uuid.uuid4()), "ghost.never_happened")
     return World(
         a=Party(a["id"], a["slug"], a_key["api_key"]["id"], "alpha.ledger_sealed"),
         b=Party(b["id"], b["slug"], b_spare["api_key"]["id"], "bravo.ledger_sealed"),
-        ghost=ghost, a_plain_key=a_key["plaintext"], markers=markers,
+        ghost=ghost,
+        a_plain_key=a_key["plaintext"],
+        markers=markers,
         # what B's probes send of A: its tenant id, slug, key id and one audit action (a filter)
         secret={k for k in markers if k not in ("A tenant id", "A slug", "A key id", "A audit action 1")},
-        creds=creds, b_key=service["plaintext"],
-        b_admin_email=admin["email"], b_member_email=member["email"],
+        creds=creds,
+        b_key=service["plaintext"],
+        b_admin_email=admin["email"],
+        b_member_email=member["email"],
     )
 
 
 def _snapshot(client, tenant_id: str) -> dict:
     """A as the platform sees it."""
     out = {}
-    for name, url, params in (("tenant", f"/v1/tenants/{tenant_id}", {}),
-                              ("entitlements", "/v1/entitlements", {"tenant_id": tenant_id}),
-                              ("api_keys", "/v1/api-keys", {"tenant_id": tenant_id}),
-                              ("audit", "/v1/audit", {"tenant_id": tenant_id, "limit": 500})):
+    for name, url, params in (
+        ("tenant", f"/v1/tenants/{tenant_id}", {}),
+        ("entitlements", "/v1/entitlements", {"tenant_id": tenant_id}),
+        ("api_keys", "/v1/api-keys", {"tenant_id": tenant_id}),
+        ("audit", "/v1/audit", {"tenant_id": tenant_id, "limit": 500}),
+    ):
         r = client.get(url, params=params)
         assert r.status_code == 200, r.text
         out[name] = r.json()
@@ -387,38 +430,124 @@ def identity_probes(w: World) -> list[tuple[Probe, dict]]:
         headers = {"x-tenant-id": w.a.tenant_id} if header_a else {}
         twin_headers = {"x-tenant-id": w.ghost.tenant_id} if header_a else {}
         sent = {"A tenant id"} if header_a or body_a else set()
-        out.append((Probe(label, {"method": method, "url": url, "params": {}, "json": json, "headers": headers},
-                          {"method": method, "url": url, "params": {}, "json": twin_json if twin_json is not None else json,
-                           "headers": twin_headers}, expect, sent, False, values, IDENTITY_STATUSES[url]), cred_headers))
+        out.append(
+            (
+                Probe(
+                    label,
+                    {"method": method, "url": url, "params": {}, "json": json, "headers": headers},
+                    {
+                        "method": method,
+                        "url": url,
+                        "params": {},
+                        "json": twin_json if twin_json is not None else json,
+                        "headers": twin_headers,
+                    },
+                    expect,
+                    sent,
+                    False,
+                    values,
+                    IDENTITY_STATUSES[url],
+                ),
+                cred_headers,
+            )
+        )
 
     anonymous = {"Authorization": ""}
     pw = "correct horse battery staple"
     for who, email in (("B tenant_admin", w.b_admin_email), ("B tenant_member", w.b_member_email)):
         creds = {"email": email, "password": pw}
-        add(f"login by {who} with tenant_id=A", anonymous, "POST", "/v1/auth/login", (403, "not_a_member"),
-            json={**creds, "tenant_id": w.a.tenant_id}, body_a=True,
-            twin_json={**creds, "tenant_id": w.ghost.tenant_id})
-        add(f"login by {who} with x-tenant-id=A", anonymous, "POST", "/v1/auth/login", (403, "not_a_member"),
-            json=creds, header_a=True)
-        add(f"login by {who} with tenant_id=B, x-tenant-id=A", anonymous, "POST", "/v1/auth/login",
-            (401, "tenant_mismatch"), json={**creds, "tenant_id": w.b.tenant_id}, header_a=True)
+        add(
+            f"login by {who} with tenant_id=A",
+            anonymous,
+            "POST",
+            "/v1/auth/login",
+            (403, "not_a_member"),
+            json={**creds, "tenant_id": w.a.tenant_id},
+            body_a=True,
+            twin_json={**creds, "tenant_id": w.ghost.tenant_id},
+        )
+        add(
+            f"login by {who} with x-tenant-id=A",
+            anonymous,
+            "POST",
+            "/v1/auth/login",
+            (403, "not_a_member"),
+            json=creds,
+            header_a=True,
+        )
+        add(
+            f"login by {who} with tenant_id=B, x-tenant-id=A",
+            anonymous,
+            "POST",
+            "/v1/auth/login",
+            (401, "tenant_mismatch"),
+            json={**creds, "tenant_id": w.b.tenant_id},
+            header_a=True,
+        )
     for cred in w.creds:
-        add(f"support-session for A by B {cred.name}", cred.headers, "POST", "/v1/auth/support-session",
-            (403, "forbidden"), json={"tenant_id": w.a.tenant_id, "reason": "bola"}, body_a=True,
-            twin_json={"tenant_id": w.ghost.tenant_id, "reason": "bola"})
-        add(f"support-session for A by B {cred.name}, x-tenant-id=A", cred.headers, "POST",
-            "/v1/auth/support-session", (401, "tenant_mismatch"),
-            json={"tenant_id": w.a.tenant_id, "reason": "bola"}, header_a=True, body_a=True,
-            twin_json={"tenant_id": w.ghost.tenant_id, "reason": "bola"})
-        add(f"support-session for B by B {cred.name}, x-tenant-id=A", cred.headers, "POST",
-            "/v1/auth/support-session", (401, "tenant_mismatch"),
-            json={"tenant_id": w.b.tenant_id, "reason": "bola"}, header_a=True)
-        add(f"principal of B {cred.name}, x-tenant-id=A", cred.headers, "GET", "/v1/auth/principal",
-            (401, "tenant_mismatch"), header_a=True)
+        add(
+            f"support-session for A by B {cred.name}",
+            cred.headers,
+            "POST",
+            "/v1/auth/support-session",
+            (403, "forbidden"),
+            json={"tenant_id": w.a.tenant_id, "reason": "bola"},
+            body_a=True,
+            twin_json={"tenant_id": w.ghost.tenant_id, "reason": "bola"},
+        )
+        add(
+            f"support-session for A by B {cred.name}, x-tenant-id=A",
+            cred.headers,
+            "POST",
+            "/v1/auth/support-session",
+            (401, "tenant_mismatch"),
+            json={"tenant_id": w.a.tenant_id, "reason": "bola"},
+            header_a=True,
+            body_a=True,
+            twin_json={"tenant_id": w.ghost.tenant_id, "reason": "bola"},
+        )
+        add(
+            f"support-session for B by B {cred.name}, x-tenant-id=A",
+            cred.headers,
+            "POST",
+            "/v1/auth/support-session",
+            (401, "tenant_mismatch"),
+            json={"tenant_id": w.b.tenant_id, "reason": "bola"},
+            header_a=True,
+        )
+        add(
+            f"principal of B {cred.name}, x-tenant-id=A",
+            cred.headers,
+            "GET",
+            "/v1/auth/principal",
+            (401, "tenant_mismatch"),
+            header_a=True,
+        )
     key = bearer(w.b_key)
-    add("principal of B's API key, x-tenant-id=A", key, "GET", "/v1/auth/principal", (401, "tenant_mismatch"), header_a=True)
-    add("token exchange of B's API key, x-tenant-id=A", key, "POST", "/v1/auth/token", (401, "tenant_mismatch"), header_a=True)
-    add("harbor-access of B's API key, x-tenant-id=A", key, "POST", "/v1/auth/harbor-access", (401, "tenant_mismatch"), header_a=True)
+    add(
+        "principal of B's API key, x-tenant-id=A",
+        key,
+        "GET",
+        "/v1/auth/principal",
+        (401, "tenant_mismatch"),
+        header_a=True,
+    )
+    add(
+        "token exchange of B's API key, x-tenant-id=A",
+        key,
+        "POST",
+        "/v1/auth/token",
+        (401, "tenant_mismatch"),
+        header_a=True,
+    )
+    add(
+        "harbor-access of B's API key, x-tenant-id=A",
+        key,
+        "POST",
+        "/v1/auth/harbor-access",
+        (401, "tenant_mismatch"),
+        header_a=True,
+    )
     return out
 
 
@@ -428,12 +557,18 @@ IDENTITY_STATUSES = {path: documented(op) for _, path, op in operations(IDENTITY
 def test_identity_operations_that_take_a_tenant_are_probed():
     """Every identity operation with the x-tenant-id header, or a tenant_id in its body, is in
     identity_probes (by path)."""
-    probed = {"/v1/auth/login", "/v1/auth/support-session", "/v1/auth/principal", "/v1/auth/token",
-              "/v1/auth/harbor-access"}
+    probed = {
+        "/v1/auth/login",
+        "/v1/auth/support-session",
+        "/v1/auth/principal",
+        "/v1/auth/token",
+        "/v1/auth/harbor-access",
+    }
     takes = set()
     for _, path, op in operations(IDENTITY):
-        headers = {_resolve(p, IDENTITY)["name"] for p in op.get("parameters") or []
-                   if _resolve(p, IDENTITY)["in"] == "header"}
+        headers = {
+            _resolve(p, IDENTITY)["name"] for p in op.get("parameters") or [] if _resolve(p, IDENTITY)["in"] == "header"
+        }
         body = (((op.get("requestBody") or {}).get("content") or {}).get("application/json") or {}).get("schema")
         if "x-tenant-id" in headers or "tenant_id" in (_resolve(body or {}, IDENTITY).get("properties") or {}):
             takes.add(path)
@@ -453,9 +588,13 @@ class Runner:
         rid = f"bola-{kind}-{sum(self.sent.values())}"
         if kind in ("probes", "twins"):
             self.request_ids[rid] = label
-        return self.client.request(request["method"], request["url"], params=request["params"] or None,
-                                   json=request["json"],
-                                   headers={**cred_headers, **request["headers"], "x-request-id": rid})
+        return self.client.request(
+            request["method"],
+            request["url"],
+            params=request["params"] or None,
+            json=request["json"],
+            headers={**cred_headers, **request["headers"], "x-request-id": rid},
+        )
 
     def fail(self, label: str, problem: str, response=None):
         text = f" -> {response.status_code} {response.text[:300]}" if response is not None else ""
@@ -463,8 +602,9 @@ class Runner:
 
     def leaks(self, response, allowed: set[str]) -> list[str]:
         seen = (response.text + " " + " ".join(f"{k}: {v}" for k, v in response.headers.items())).lower()
-        return [label for label, value in self.w.markers.items()
-                if label not in allowed and value and value.lower() in seen]
+        return [
+            label for label, value in self.w.markers.items() if label not in allowed and value and value.lower() in seen
+        ]
 
     def error_shape(self, label, r) -> dict | None:
         try:
@@ -472,9 +612,14 @@ class Runner:
         except ValueError:
             self.fail(label, "not JSON", r)
             return None
-        if not (r.headers.get("content-type", "").startswith("application/json") and isinstance(body, dict)
-                and isinstance(body.get("error"), str) and body["error"]
-                and isinstance(body.get("message"), str) and body["message"]):
+        if not (
+            r.headers.get("content-type", "").startswith("application/json")
+            and isinstance(body, dict)
+            and isinstance(body.get("error"), str)
+            and body["error"]
+            and isinstance(body.get("message"), str)
+            and body["message"]
+        ):
             self.fail(label, "not the error shape", r)
             return None
         return body
@@ -492,8 +637,12 @@ class Runner:
         if r.status_code != status:
             self.fail(label, f"expected {status} {code or ''}", r)
         if r.status_code not in p.documented:  # contract first: the answer is in the spec
-            self.fail(label, f"answers {r.status_code}, which the spec does not document for this "
-                             f"operation (documented: {sorted(p.documented)})", r)
+            self.fail(
+                label,
+                f"answers {r.status_code}, which the spec does not document for this "
+                f"operation (documented: {sorted(p.documented)})",
+                r,
+            )
         if p.listing and r.status_code == 200:
             if r.json().get("items") != []:
                 self.fail(label, "a filter by A's value lists something", r)
@@ -507,15 +656,19 @@ class Runner:
         if code is not None and body["error"] != code:
             self.fail(label, f"expected error {code!r}", r)
         # the gate's 401s challenge for a bearer credential (login takes its credential in the body)
-        if r.status_code == 401 and cred_headers.get("Authorization") and \
-                not r.headers.get("www-authenticate", "").startswith("Bearer"):
+        if (
+            r.status_code == 401
+            and cred_headers.get("Authorization")
+            and not r.headers.get("www-authenticate", "").startswith("Bearer")
+        ):
             self.fail(label, "401 without WWW-Authenticate: Bearer", r)
         # hidden exactly as what does not exist: same status, code and message (ids aside)
         if twin.status_code != r.status_code or (twin.json() or {}).get("error") != body["error"]:
             self.fail(label, f"answers unlike a never-issued id ({twin.status_code} {twin.text[:200]})", r)
         elif self._normal(body.get("message"), p) != self._normal(twin.json().get("message"), p):
-            self.fail(label, f"message differs from a never-issued id's: {body['message']!r} vs "
-                             f"{twin.json()['message']!r}")
+            self.fail(
+                label, f"message differs from a never-issued id's: {body['message']!r} vs {twin.json()['message']!r}"
+            )
 
     @staticmethod
     def _normal(message: str | None, p: Probe) -> str:
@@ -535,7 +688,8 @@ class Runner:
                 self.fail(label, "expected 403 forbidden (B's own ids)", r)
             return
         reached = 200 <= r.status_code < 300 or (
-            r.status_code >= 400 and (r.json() or {}).get("error") in route.reached)
+            r.status_code >= 400 and (r.json() or {}).get("error") in route.reached
+        )
         if not reached:
             self.fail(label, "B's own request does not succeed: the probe would prove nothing", r)
         elif route.listing and r.status_code == 200 and not r.json().get("items"):
@@ -577,8 +731,14 @@ def test_bola_probe(client, store, request, capsys):
             for cred in w.creds:
                 for header in (None, w.b):
                     req = _request(route, {p: w.b for p in positions}, header)
-                    run.control(f"{cred.name}: control {route.method} {route.path} with B's ids, "
-                                f"x-tenant-id={'B' if header else '-'}", req, cred, scopes, route)
+                    run.control(
+                        f"{cred.name}: control {route.method} {route.path} with B's ids, "
+                        f"x-tenant-id={'B' if header else '-'}",
+                        req,
+                        cred,
+                        scopes,
+                        route,
+                    )
 
     for p, cred_headers in identity_probes(w):
         run.probe(p, "identity", cred_headers)
@@ -627,9 +787,11 @@ def test_bola_probe(client, store, request, capsys):
             run.fail(label, f"wrote audit event {event}")
 
     kind = request.node.callspec.params["store"]
-    summary = (f"BOLA probe on {kind}: {run.sent['probes']} probes (+{run.sent['twins']} ghost twins, "
-               f"{run.sent['controls']} positive controls, {run.sent['sanity']} public sanity, "
-               f"{run.sent['platform']} platform teeth), {len(run.failures)} failures")
+    summary = (
+        f"BOLA probe on {kind}: {run.sent['probes']} probes (+{run.sent['twins']} ghost twins, "
+        f"{run.sent['controls']} positive controls, {run.sent['sanity']} public sanity, "
+        f"{run.sent['platform']} platform teeth), {len(run.failures)} failures"
+    )
     with capsys.disabled():
         print("\n" + summary)
     assert not run.failures, summary + "\n" + "\n".join(run.failures[:60])

@@ -1,5 +1,6 @@
 """API key -> service token: POST /v1/auth/token and POST /v1/auth/harbor-access (one handler), on
 every store, through the real app."""
+
 from __future__ import annotations
 
 import time
@@ -109,16 +110,18 @@ def test_the_token_can_do_what_its_scopes_allow_in_its_own_tenant_only(client, s
     for r in beyond:
         assert_error(r, 403, "forbidden")
     # nothing happened
-    assert [k["id"] for k in client.get("/v1/api-keys", params={"tenant_id": mine["id"]}).json()["items"]] \
-        == [created["api_key"]["id"]]
+    assert [k["id"] for k in client.get("/v1/api-keys", params={"tenant_id": mine["id"]}).json()["items"]] == [
+        created["api_key"]["id"]
+    ]
     assert client.get(f"/v1/tenants/{mine['id']}").json()["status"] == "trial"
     assert client.get("/v1/tenants/by-slug/sneaky-tenant").status_code == 404
     # a token of a key with api_keys:read reads its own tenant's keys, not another's
     reader = exchange(client, create_key(client, mine["id"], scopes=["api_keys:read"])["plaintext"]).json()
     ok = client.get("/v1/api-keys", params={"tenant_id": mine["id"]}, headers=bearer(reader["access_token"]))
     assert ok.status_code == 200 and len(ok.json()["items"]) == 2
-    assert_error(client.get("/v1/api-keys", params={"tenant_id": other["id"]},
-                            headers=bearer(reader["access_token"])), 404)
+    assert_error(
+        client.get("/v1/api-keys", params={"tenant_id": other["id"]}, headers=bearer(reader["access_token"])), 404
+    )
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -243,8 +246,7 @@ def test_a_raw_key_is_no_access_token_but_the_principal_takes_it(client, anonymo
 
 
 def test_the_exchange_is_rate_limited_per_address(store):
-    app = create_app(store=store, settings=settings(CHARTER_RATE_LIMITS="exchange.ip=3/60"),
-                     validate_responses=True)
+    app = create_app(store=store, settings=settings(CHARTER_RATE_LIMITS="exchange.ip=3/60"), validate_responses=True)
     with app.test_client(headers=ADMIN) as client:
         t = tenant(client)
         key = create_key(client, t["id"], scopes=["tenants:read"])

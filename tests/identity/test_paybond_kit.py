@@ -11,6 +11,7 @@ package (without the Kit's native __init__). No Kit code is kept in this reposit
 
 Without network the tests skip, unless CHARTER_REQUIRE_KIT is set: then they fail.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -31,8 +32,10 @@ from tests.api.helpers import ADMIN, assert_error, audit, bearer, create_key, cr
 from tools.server import running
 
 KIT_VERSION = "0.6.1"
-KIT_URL = ("https://files.pythonhosted.org/packages/d2/0e/f4947de8690853dbdf49c92a553eaaa2e897c6094fb8acee915a4196e5cb/"
-           f"paybond_kit-{KIT_VERSION}.tar.gz")
+KIT_URL = (
+    "https://files.pythonhosted.org/packages/d2/0e/f4947de8690853dbdf49c92a553eaaa2e897c6094fb8acee915a4196e5cb/"
+    f"paybond_kit-{KIT_VERSION}.tar.gz"
+)
 KIT_SHA256 = "5fb6df476c3e7048033ac018a34a9e5578dd7a8ab3df3aabc383c819b7ae4933"
 KIT_MODULES = ("credentials.py", "signal.py")
 REQUIRE_KIT = bool(os.environ.get("CHARTER_REQUIRE_KIT"))
@@ -148,7 +151,8 @@ def test_the_kit_exchanges_a_key_at_harbor_access(kit, served, store):
 
     async def drive():
         provider = kit.credentials.GatewayHarborTokenProvider(
-            gateway_base_url=served.base, api_key=created["plaintext"])
+            gateway_base_url=served.base, api_key=created["plaintext"]
+        )
         try:
             tenant_id = await provider.ensure_initial()
             first = await provider.bearer()
@@ -182,7 +186,8 @@ def test_the_kit_calls_the_harbor_access_path(kit, served, store):
     async def drive():
         async with httpx.AsyncClient(timeout=30, event_hooks={"request": [record]}) as http:
             provider = kit.credentials.GatewayHarborTokenProvider(
-                gateway_base_url=served.base + "/", api_key=f"  {created['plaintext']}\n", http_client=http)
+                gateway_base_url=served.base + "/", api_key=f"  {created['plaintext']}\n", http_client=http
+            )
             tenant_id = await provider.ensure_initial()
             return tenant_id, await provider.bearer()
 
@@ -199,7 +204,8 @@ def test_the_kit_is_refused_with_a_revoked_key(kit, served, store):
 
     async def mint():
         provider = kit.credentials.GatewayHarborTokenProvider(
-            gateway_base_url=served.base, api_key=created["plaintext"])
+            gateway_base_url=served.base, api_key=created["plaintext"]
+        )
         await provider.ensure_initial()
         return provider, await provider.bearer()
 
@@ -214,7 +220,8 @@ def test_the_kit_is_refused_with_a_revoked_key(kit, served, store):
 
     async def fresh():
         provider = kit.credentials.GatewayHarborTokenProvider(
-            gateway_base_url=served.base, api_key=created["plaintext"])
+            gateway_base_url=served.base, api_key=created["plaintext"]
+        )
         try:
             with pytest.raises(GatewayAuthError) as initial:
                 await provider.ensure_initial()
@@ -245,8 +252,7 @@ def test_the_kit_signal_session_resolves_its_tenant_with_the_raw_key(kit, served
     GatewayAuthError = kit.credentials.GatewayAuthError
 
     async def open_session(api_key: str):
-        session = await kit.signal.ServiceAccountSignalSession.open(
-            gateway_base_url=served.base, api_key=api_key)
+        session = await kit.signal.ServiceAccountSignalSession.open(gateway_base_url=served.base, api_key=api_key)
         try:
             return session.signal.tenant_id
         finally:

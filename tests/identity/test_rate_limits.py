@@ -1,4 +1,5 @@
 """Rate limits on login and key verify, in-process on every store and across two gunicorn workers."""
+
 from __future__ import annotations
 
 import json
@@ -85,6 +86,7 @@ def test_default_limits_are_configurable_and_checked(store):
 
 # ------------------------------------------------------------------------- two gunicorn workers
 
+
 def _serve(cwd, env: dict) -> tuple[subprocess.Popen, str]:
     """`charter serve --workers 2`, its stderr (the access log) in cwd/stderr.log."""
     from tests.tools.test_serve import _wait_up
@@ -94,8 +96,14 @@ def _serve(cwd, env: dict) -> tuple[subprocess.Popen, str]:
     full = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     full.update({"CHARTER_ADMIN_KEY": ADMIN_KEY, "CHARTER_PORT": str(port), **env})
     with open(cwd / "stderr.log", "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "tools.cli", "serve", "--workers", "2"], cwd=cwd,
-                                env=full, stdout=subprocess.DEVNULL, stderr=log, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tools.cli", "serve", "--workers", "2"],
+            cwd=cwd,
+            env=full,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            text=True,
+        )
     base = f"http://127.0.0.1:{port}"
     _wait_up(proc, base)
     return proc, base
@@ -120,9 +128,13 @@ def test_a_login_limit_holds_across_two_gunicorn_workers(database, tmp_path, req
     proc, base = _serve(tmp_path, {"DATABASE_URL": url, "CHARTER_RATE_LIMITS": "login.ip=6/600,login.account=off"})
     answers = []
     try:
+
         def attempt(i):  # a new connection each
-            return httpx.post(f"{base}/v1/auth/login", timeout=60,
-                              json={"email": f"nobody-{i}@example.com", "password": "wrong password!"})
+            return httpx.post(
+                f"{base}/v1/auth/login",
+                timeout=60,
+                json={"email": f"nobody-{i}@example.com", "password": "wrong password!"},
+            )
 
         with ThreadPoolExecutor(15) as pool:
             for batch in range(20):

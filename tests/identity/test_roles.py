@@ -11,6 +11,7 @@ across tenants and writes into B; tenant moves go to a fresh tenant of their own
 Without a credential, or with a malformed one, every protected operation of every spec answers 401
 with a WWW-Authenticate challenge.
 """
+
 from __future__ import annotations
 
 import re
@@ -48,16 +49,25 @@ SCOPES = {
     # a tenant cannot grant itself platform permissions through a key's scopes
     SERVICE_PLATFORM: ["tenants:write", "support:session", "tenants:read"],
 }
-CALLERS = [PLATFORM_ADMIN_KEY, PLATFORM_ADMIN, SUPPORT, SUPPORT_SESSION, TENANT_ADMIN, TENANT_MEMBER,
-           SERVICE_READ, SERVICE_WRITE, SERVICE_NONE, SERVICE_PLATFORM]
+CALLERS = [
+    PLATFORM_ADMIN_KEY,
+    PLATFORM_ADMIN,
+    SUPPORT,
+    SUPPORT_SESSION,
+    TENANT_ADMIN,
+    TENANT_MEMBER,
+    SERVICE_READ,
+    SERVICE_WRITE,
+    SERVICE_NONE,
+    SERVICE_PLATFORM,
+]
 PLATFORM_CALLERS = {PLATFORM_ADMIN_KEY, PLATFORM_ADMIN, SUPPORT}  # bound to no tenant
 
 # --------------------------------------------------------------------------- policy, by hand
 
 EVERYONE = set(CALLERS)
 LIFECYCLE = {PLATFORM_ADMIN_KEY, PLATFORM_ADMIN, SUPPORT}
-READERS = {PLATFORM_ADMIN_KEY, PLATFORM_ADMIN, SUPPORT, SUPPORT_SESSION, TENANT_ADMIN, TENANT_MEMBER,
-           SERVICE_READ}
+READERS = {PLATFORM_ADMIN_KEY, PLATFORM_ADMIN, SUPPORT, SUPPORT_SESSION, TENANT_ADMIN, TENANT_MEMBER, SERVICE_READ}
 WRITERS_IN_B = {PLATFORM_ADMIN_KEY, PLATFORM_ADMIN, SUPPORT_SESSION, TENANT_ADMIN, SERVICE_WRITE}
 
 POLICY: dict[str, set[str]] = {
@@ -109,8 +119,16 @@ def app(store, tmp_path):
 
     with open(ROOT / "catalog.yaml", encoding="utf-8") as fh:
         products = yaml.safe_load(fh)
-    products += [{"key": trial_product(c), "name": c, "description": "matrix", "plans_required": ["starter"],
-                  "supports_trial": True} for c in CALLERS]
+    products += [
+        {
+            "key": trial_product(c),
+            "name": c,
+            "description": "matrix",
+            "plans_required": ["starter"],
+            "supports_trial": True,
+        }
+        for c in CALLERS
+    ]
     path = tmp_path / "catalog.yaml"
     path.write_text(yaml.safe_dump(products), encoding="utf-8")
     return create_app(store=store, settings=settings(CHARTER_CATALOG=str(path)), validate_responses=True)
@@ -142,25 +160,64 @@ def _request(op_id: str, ctx: Ctx, caller: str, rid: str) -> tuple[str, str, dic
         "handlers.registry.health.healthz": lambda: ("GET", "/healthz", {}, None),
         "handlers.registry.health.readyz": lambda: ("GET", "/readyz", {}, None),
         "handlers.registry.api_keys.verify": lambda: ("POST", "/v1/internal/api-keys/verify", {}, {"key": ctx.b_key}),
-        "handlers.registry.tenants.create": lambda: ("POST", "/v1/tenants", {},
-                                                     {"slug": new_slug("matrix"), "name": "Matrix"}),
+        "handlers.registry.tenants.create": lambda: (
+            "POST",
+            "/v1/tenants",
+            {},
+            {"slug": new_slug("matrix"), "name": "Matrix"},
+        ),
         "handlers.registry.tenants.get": lambda: ("GET", f"/v1/tenants/{b['id']}", {}, None),
         "handlers.registry.tenants.get_by_slug": lambda: ("GET", f"/v1/tenants/by-slug/{b['slug']}", {}, None),
-        "handlers.registry.tenants.activate": lambda: ("POST", f"/v1/tenants/{ctx.target(caller)['id']}/activate", {}, None),
-        "handlers.registry.tenants.cancel": lambda: ("POST", f"/v1/tenants/{ctx.target(caller)['id']}/cancel", {},
-                                                     {"reason": "matrix"}),
-        "handlers.registry.entitlements.list_for_tenant": lambda: ("GET", "/v1/entitlements", {"tenant_id": b["id"]}, None),
+        "handlers.registry.tenants.activate": lambda: (
+            "POST",
+            f"/v1/tenants/{ctx.target(caller)['id']}/activate",
+            {},
+            None,
+        ),
+        "handlers.registry.tenants.cancel": lambda: (
+            "POST",
+            f"/v1/tenants/{ctx.target(caller)['id']}/cancel",
+            {},
+            {"reason": "matrix"},
+        ),
+        "handlers.registry.entitlements.list_for_tenant": lambda: (
+            "GET",
+            "/v1/entitlements",
+            {"tenant_id": b["id"]},
+            None,
+        ),
         "handlers.registry.catalog.list_products": lambda: ("GET", "/v1/catalog", {}, None),
-        "handlers.registry.catalog.request_product": lambda: ("POST", "/v1/catalog/request", {},
-                                                              {"tenant_id": b["id"], "product": "licensing"}),
-        "handlers.registry.catalog.request_trial": lambda: ("POST", "/v1/catalog/trial-request", {},
-                                                            {"tenant_id": b["id"], "product": trial_product(caller)}),
+        "handlers.registry.catalog.request_product": lambda: (
+            "POST",
+            "/v1/catalog/request",
+            {},
+            {"tenant_id": b["id"], "product": "licensing"},
+        ),
+        "handlers.registry.catalog.request_trial": lambda: (
+            "POST",
+            "/v1/catalog/trial-request",
+            {},
+            {"tenant_id": b["id"], "product": trial_product(caller)},
+        ),
         "handlers.registry.api_keys.list_for_tenant": lambda: ("GET", "/v1/api-keys", {"tenant_id": b["id"]}, None),
-        "handlers.registry.api_keys.create": lambda: ("POST", "/v1/api-keys", {}, {"tenant_id": b["id"], "name": "matrix"}),
+        "handlers.registry.api_keys.create": lambda: (
+            "POST",
+            "/v1/api-keys",
+            {},
+            {"tenant_id": b["id"], "name": "matrix"},
+        ),
         "handlers.registry.api_keys.revoke": lambda: ("DELETE", f"/v1/api-keys/{ctx.fresh_b_key()}", {}, None),
-        "handlers.registry.audit.append": lambda: ("POST", "/v1/audit", {}, {"tenant_id": b["id"], "action": "roles.matrix",
-                                                                          # appended events keep the metadata sent
-                                                                          "metadata": {"request_id": rid}}),
+        "handlers.registry.audit.append": lambda: (
+            "POST",
+            "/v1/audit",
+            {},
+            {
+                "tenant_id": b["id"],
+                "action": "roles.matrix",
+                # appended events keep the metadata sent
+                "metadata": {"request_id": rid},
+            },
+        ),
         "handlers.registry.audit.query": lambda: ("GET", "/v1/audit", {"tenant_id": b["id"]}, None),
         SUPPORT_START: lambda: ("POST", "/v1/auth/support-session", {}, {"tenant_id": b["id"], "reason": "matrix"}),
     }[op_id]()
@@ -169,8 +226,11 @@ def _request(op_id: str, ctx: Ctx, caller: str, rid: str) -> tuple[str, str, dic
 def _callers(client, store, b: dict) -> dict[str, dict]:
     """Each caller's Authorization header (4 users: argon2 is slow)."""
     support = session(client, store, ["support"])
-    opened = client.post("/v1/auth/support-session", json={"tenant_id": b["id"], "reason": "BFLA matrix"},
-                         headers=bearer(support["access_token"]))
+    opened = client.post(
+        "/v1/auth/support-session",
+        json={"tenant_id": b["id"], "reason": "BFLA matrix"},
+        headers=bearer(support["access_token"]),
+    )
     assert opened.status_code == 201, opened.text
     headers = {
         PLATFORM_ADMIN_KEY: ADMIN,
@@ -206,8 +266,9 @@ def test_function_level_authorization_matrix(client, store):
         for caller in CALLERS:
             rid = f"matrix-{len(calls)}"
             method, url, params, body = _request(op_id, ctx, caller, rid)
-            r = client.request(method, url, params=params or None, json=body,
-                               headers={**headers[caller], "x-request-id": rid})
+            r = client.request(
+                method, url, params=params or None, json=body, headers={**headers[caller], "x-request-id": rid}
+            )
             allowed = caller in policy[op_id]
             calls.append((rid, op_id, caller, allowed))
             if allowed and not 200 <= r.status_code < 300:
@@ -272,8 +333,7 @@ def test_every_protected_operation_answers_401_without_a_credential(anonymous, s
     problems = []
     for op_id, method, url in ops:
         for headers in ({}, {"x-tenant-id": str(uuid.uuid4())}):
-            r = anonymous.request(method, url, json={} if method in ("POST", "PUT", "PATCH") else None,
-                                  headers=headers)
+            r = anonymous.request(method, url, json={} if method in ("POST", "PUT", "PATCH") else None, headers=headers)
             _check_401(r, f"{op_id} {method} {url} without a credential {headers}", problems)
     assert not problems, "\n".join(problems)
 
@@ -282,7 +342,6 @@ def test_a_malformed_credential_answers_401(anonymous, store):
     problems = []
     for op_id, method, url in _protected_operations():
         for label, value in MALFORMED.items():
-            r = anonymous.request(method, url, json={} if method == "POST" else None,
-                                  headers={"Authorization": value})
+            r = anonymous.request(method, url, json={} if method == "POST" else None, headers={"Authorization": value})
             _check_401(r, f"{op_id} {method} {url} with {label!r}", problems)
     assert not problems, "\n".join(problems)

@@ -1,4 +1,5 @@
 """Login, refresh rotation with reuse detection, and logout, through the real app on every store."""
+
 from __future__ import annotations
 
 import time
@@ -37,7 +38,9 @@ def test_login_answers_tokens_and_a_hardened_cookie(client, store):
     assert me["kind"] == "user" and me["tenant_id"] == t["id"] and me["tenant"]["slug"] == t["slug"]
     assert "api_keys:write" in me["permissions"] and "tenants:write" not in me["permissions"]
     events = audit(client, action="auth.login")
-    assert [(e["tenant_id"], e["actor_id"], e["target_id"]) for e in events] == [(t["id"], str(user.id), body["session_id"])]
+    assert [(e["tenant_id"], e["actor_id"], e["target_id"]) for e in events] == [
+        (t["id"], str(user.id), body["session_id"])
+    ]
 
 
 def test_wrong_password_and_unknown_email_look_alike_and_are_audited(client, store):
@@ -87,15 +90,21 @@ def test_refresh_rotates_and_reuse_revokes_the_family(client, store):
         assert client.get(f"/v1/tenants/{t['id']}", headers=bearer(token)).status_code == 200
 
     # the spent token used again: it leaked, so the whole session goes
-    reuse = client.post("/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}, headers={"Authorization": ""})
+    reuse = client.post(
+        "/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}, headers={"Authorization": ""}
+    )
     assert_error(reuse, 401, "refresh_token_reused")
     assert _cookie(reuse)["max-age"] == "0"  # the browser drops the dead session's cookie
     for token in (first["access_token"], second["access_token"]):
         assert_error(client.get(f"/v1/tenants/{t['id']}", headers=bearer(token)), 401, "token_revoked")
-    newest = client.post("/v1/auth/refresh", json={"refresh_token": second["refresh_token"]}, headers={"Authorization": ""})
+    newest = client.post(
+        "/v1/auth/refresh", json={"refresh_token": second["refresh_token"]}, headers={"Authorization": ""}
+    )
     assert_error(newest, 401, "invalid_refresh_token")
     assert [e["action"] for e in audit(client, tenant_id=t["id"]) if e["action"].startswith("auth.")] == [
-        "auth.refresh_reused", "auth.refreshed", "auth.login",
+        "auth.refresh_reused",
+        "auth.refreshed",
+        "auth.login",
     ]
 
 
@@ -125,9 +134,13 @@ def test_logout_revokes_the_session_at_once_in_every_worker(client, store):
         cleared = _cookie(r)
         assert cleared["name"] == "charter_session" and cleared["value"] == "" and cleared["max-age"] == "0"
         # the other worker had verified (and cached) the token: it still refuses it at once
-        assert_error(other_worker.get(f"/v1/tenants/{t['id']}", headers=bearer(s["access_token"])), 401, "token_revoked")
+        assert_error(
+            other_worker.get(f"/v1/tenants/{t['id']}", headers=bearer(s["access_token"])), 401, "token_revoked"
+        )
     assert_error(client.post("/v1/auth/logout", headers=bearer(s["access_token"])), 401, "token_revoked")
-    refreshed = client.post("/v1/auth/refresh", json={"refresh_token": s["refresh_token"]}, headers={"Authorization": ""})
+    refreshed = client.post(
+        "/v1/auth/refresh", json={"refresh_token": s["refresh_token"]}, headers={"Authorization": ""}
+    )
     assert_error(refreshed, 401, "invalid_refresh_token")
     assert len(audit(client, action="auth.logout")) == 1
 
@@ -148,7 +161,9 @@ def test_a_session_ends_when_the_user_loses_its_roles(client, store):
 
     with store.write() as w:
         w.users.save(replace(user, disabled_at=utcnow()))
-    refreshed = client.post("/v1/auth/refresh", json={"refresh_token": s["refresh_token"]}, headers={"Authorization": ""})
+    refreshed = client.post(
+        "/v1/auth/refresh", json={"refresh_token": s["refresh_token"]}, headers={"Authorization": ""}
+    )
     assert_error(refreshed, 401, "invalid_refresh_token")
     assert_error(client.get(f"/v1/tenants/{t['id']}", headers=bearer(s["access_token"])), 401, "token_revoked")
     assert_error(login(client, s["email"]), 401, "invalid_credentials")

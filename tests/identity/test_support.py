@@ -1,4 +1,5 @@
 """Support sessions: a support user, one tenant, at most an hour, a reason, and every action audited."""
+
 from __future__ import annotations
 
 import uuid
@@ -8,8 +9,7 @@ from tests.identity.helpers import claims, session, tenant
 
 
 def _open(client, support_token: str, tenant_id: str, **body):
-    return client.post("/v1/auth/support-session", json={"tenant_id": tenant_id, **body},
-                       headers=bearer(support_token))
+    return client.post("/v1/auth/support-session", json={"tenant_id": tenant_id, **body}, headers=bearer(support_token))
 
 
 def test_support_session_is_bound_time_boxed_and_says_so(client, store):
@@ -39,8 +39,14 @@ def test_support_session_is_bound_time_boxed_and_says_so(client, store):
 def test_reason_and_length_are_enforced(client, store):
     t = tenant(client)
     support = session(client, store, ["support"])["access_token"]
-    for body in ({}, {"reason": ""}, {"reason": "   "}, {"reason": "x" * 501},
-                 {"reason": "ok", "expires_in": 3601}, {"reason": "ok", "expires_in": 59}):
+    for body in (
+        {},
+        {"reason": ""},
+        {"reason": "   "},
+        {"reason": "x" * 501},
+        {"reason": "ok", "expires_in": 3601},
+        {"reason": "ok", "expires_in": 59},
+    ):
         assert_error(_open(client, support, t["id"], **body), 400, "invalid_input")
     assert_error(_open(client, support, str(uuid.uuid4()), reason="nobody"), 404, "tenant_not_found")
     assert audit(client, action="auth.support_session_started") == []
@@ -83,7 +89,9 @@ def test_platform_support_reads_across_tenants_but_changes_nothing_without_a_ses
     support = bearer(session(client, store, ["support"])["access_token"])
     assert client.get(f"/v1/tenants/{t['id']}", headers=support).status_code == 200
     assert client.get("/v1/audit", headers=support).status_code == 200
-    assert_error(client.post("/v1/api-keys", json={"tenant_id": t["id"], "name": "x"}, headers=support), 403, "forbidden")
+    assert_error(
+        client.post("/v1/api-keys", json={"tenant_id": t["id"], "name": "x"}, headers=support), 403, "forbidden"
+    )
     assert audit(client, action="support_session.read") == []  # not a support session: not that kind of audit
 
 

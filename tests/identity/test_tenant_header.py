@@ -1,4 +1,5 @@
 """The tenant header contract: x-tenant-id against the credential's tenant, before any handler runs."""
+
 from __future__ import annotations
 
 from tests.api.helpers import assert_error, audit, bearer

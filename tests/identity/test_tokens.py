@@ -5,6 +5,7 @@ before any handler runs: a spy on the handler of GET /v1/tenants/{id} counts the
 through. Each group starts from a real token that works (the positive control), so a 401 below
 means the forgery was refused, not that the route or the fixture is broken.
 """
+
 from __future__ import annotations
 
 import base64
@@ -54,8 +55,7 @@ def jws(head: dict, payload: dict, sign) -> str:
 
 def thumbprint(jwk: dict) -> str:
     """RFC 7638 for an OKP key: SHA-256 of the required members, sorted, no whitespace."""
-    canonical = json.dumps({"crv": jwk["crv"], "kty": jwk["kty"], "x": jwk["x"]},
-                           separators=(",", ":"), sort_keys=True)
+    canonical = json.dumps({"crv": jwk["crv"], "kty": jwk["kty"], "x": jwk["x"]}, separators=(",", ":"), sort_keys=True)
     return b64url(hashlib.sha256(canonical.encode()).digest())
 
 
@@ -106,8 +106,9 @@ class Setup:
 
     def signed(self, payload: dict, head: dict | None = None) -> str:
         """Signed by the app's real current key."""
-        return jws(head if head is not None else {"alg": "EdDSA", "typ": "JWT", "kid": self.kid},
-                   payload, self.key.sign)
+        return jws(
+            head if head is not None else {"alg": "EdDSA", "typ": "JWT", "kid": self.kid}, payload, self.key.sign
+        )
 
     def public(self) -> Ed25519PublicKey:
         return self.key.public_key()
@@ -116,9 +117,13 @@ class Setup:
 def assert_all_refused(s: Setup, forged: dict[str, str], handler_calls: list) -> None:
     before = len(handler_calls)
     answers = {name: s.get(token) for name, token in forged.items()}
-    wrong = {name: (r.status_code, r.text[:200]) for name, r in answers.items()
-             if r.status_code != 401 or r.json().get("error") != "invalid_token"
-             or not r.headers.get("www-authenticate", "").startswith("Bearer")}
+    wrong = {
+        name: (r.status_code, r.text[:200])
+        for name, r in answers.items()
+        if r.status_code != 401
+        or r.json().get("error") != "invalid_token"
+        or not r.headers.get("www-authenticate", "").startswith("Bearer")
+    }
     assert not wrong, f"forgeries not refused with 401 invalid_token: {wrong}"
     for r in answers.values():
         refused(r)
@@ -158,8 +163,11 @@ def test_algorithm_and_key_forgeries_are_refused(app, client, store, handler_cal
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     ec_key = ec.generate_private_key(ec.SECP256R1())
     impostor = Ed25519PrivateKey.generate()
-    impostor_jwk = {"kty": "OKP", "crv": "Ed25519",
-                    "x": b64url(impostor.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))}
+    impostor_jwk = {
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "x": b64url(impostor.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)),
+    }
     body = s.payload()
     unsigned_head = segment({"alg": "none", "typ": "JWT", "kid": s.kid})
     forged = {
@@ -170,28 +178,33 @@ def test_algorithm_and_key_forgeries_are_refused(app, client, store, handler_cal
         "alg none without kid": f"{segment({'alg': 'none'})}.{segment(body)}.",
         "alg none, EdDSA signature of it appended": jws({"alg": "none", "kid": s.kid}, body, s.key.sign),
         "no alg at all, real signature": jws({"typ": "JWT", "kid": s.kid}, body, s.key.sign),
-        "HS256 keyed with the raw public key": jws({"alg": "HS256", "typ": "JWT", "kid": s.kid}, body,
-                                                   hs256(raw_public)),
-        "HS256 keyed with the JWK x string": jws({"alg": "HS256", "typ": "JWT", "kid": s.kid}, body,
-                                                 hs256(jwk_x.encode())),
-        "HS256 keyed with the public key PEM": jws({"alg": "HS256", "typ": "JWT", "kid": s.kid}, body,
-                                                   hs256(pem_public)),
-        "HS512 keyed with the JWK x string": jws({"alg": "HS512", "kid": s.kid}, body,
-                                                 lambda d: hmac.new(jwk_x.encode(), d, hashlib.sha512).digest()),
-        "RS256 by a fresh RSA key with our kid": jwt.encode(body, rsa_key, algorithm="RS256",
-                                                            headers={"kid": s.kid}),
-        "PS256 by a fresh RSA key with our kid": jwt.encode(body, rsa_key, algorithm="PS256",
-                                                            headers={"kid": s.kid}),
-        "ES256 by a fresh EC key with our kid": jwt.encode(body, ec_key, algorithm="ES256",
-                                                           headers={"kid": s.kid}),
-        "EdDSA by another Ed25519 key with our kid": jwt.encode(body, impostor, algorithm="EdDSA",
-                                                                headers={"kid": s.kid}),
+        "HS256 keyed with the raw public key": jws(
+            {"alg": "HS256", "typ": "JWT", "kid": s.kid}, body, hs256(raw_public)
+        ),
+        "HS256 keyed with the JWK x string": jws(
+            {"alg": "HS256", "typ": "JWT", "kid": s.kid}, body, hs256(jwk_x.encode())
+        ),
+        "HS256 keyed with the public key PEM": jws(
+            {"alg": "HS256", "typ": "JWT", "kid": s.kid}, body, hs256(pem_public)
+        ),
+        "HS512 keyed with the JWK x string": jws(
+            {"alg": "HS512", "kid": s.kid}, body, lambda d: hmac.new(jwk_x.encode(), d, hashlib.sha512).digest()
+        ),
+        "RS256 by a fresh RSA key with our kid": jwt.encode(body, rsa_key, algorithm="RS256", headers={"kid": s.kid}),
+        "PS256 by a fresh RSA key with our kid": jwt.encode(body, rsa_key, algorithm="PS256", headers={"kid": s.kid}),
+        "ES256 by a fresh EC key with our kid": jwt.encode(body, ec_key, algorithm="ES256", headers={"kid": s.kid}),
+        "EdDSA by another Ed25519 key with our kid": jwt.encode(
+            body, impostor, algorithm="EdDSA", headers={"kid": s.kid}
+        ),
         "EdDSA by another key, its own kid and an embedded jwk": jws(
-            {"alg": "EdDSA", "kid": thumbprint(impostor_jwk), "jwk": impostor_jwk}, body, impostor.sign),
+            {"alg": "EdDSA", "kid": thumbprint(impostor_jwk), "jwk": impostor_jwk}, body, impostor.sign
+        ),
         "EdDSA by another key, our kid and an embedded jwk": jws(
-            {"alg": "EdDSA", "kid": s.kid, "jwk": impostor_jwk}, body, impostor.sign),
+            {"alg": "EdDSA", "kid": s.kid, "jwk": impostor_jwk}, body, impostor.sign
+        ),
         "EdDSA by another key, our kid and a jku": jws(
-            {"alg": "EdDSA", "kid": s.kid, "jku": "https://attacker.example/jwks.json"}, body, impostor.sign),
+            {"alg": "EdDSA", "kid": s.kid, "jku": "https://attacker.example/jwks.json"}, body, impostor.sign
+        ),
         "EdDSA, all-zero signature": jws({"alg": "EdDSA", "kid": s.kid}, body, lambda d: bytes(64)),
     }
     assert_all_refused(s, forged, handler_calls)
@@ -252,8 +265,9 @@ def test_unknown_missing_and_malformed_kids_are_refused(app, client, store, hand
 
     forged = {
         "unknown kid, real signature": real({"alg": "EdDSA", "kid": random_kid()}),
-        "unknown kid, impostor signature": jwt.encode(body, Ed25519PrivateKey.generate(), algorithm="EdDSA",
-                                                      headers={"kid": random_kid()}),
+        "unknown kid, impostor signature": jwt.encode(
+            body, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": random_kid()}
+        ),
         "no kid": real({"alg": "EdDSA", "typ": "JWT"}),
         "kid null": real({"alg": "EdDSA", "kid": None}),
         "kid a number": real({"alg": "EdDSA", "kid": 7}),
@@ -268,7 +282,8 @@ def test_unknown_missing_and_malformed_kids_are_refused(app, client, store, hand
         "kid a path": real({"alg": "EdDSA", "kid": "../../../../etc/passwd"}),
         "kid SQL": real({"alg": "EdDSA", "kid": "x' OR '1'='1"}),
         "kid upper-cased": real({"alg": "EdDSA", "kid": s.kid.upper()})
-        if s.kid.upper() != s.kid else real({"alg": "EdDSA", "kid": s.kid.lower()}),
+        if s.kid.upper() != s.kid
+        else real({"alg": "EdDSA", "kid": s.kid.lower()}),
     }
     assert_all_refused(s, forged, handler_calls)
 
@@ -330,17 +345,20 @@ def test_forgeries_are_refused_on_every_kind_of_route(app, client, anonymous, st
     before = len(handler_calls)
     forged = [
         jwt.encode(s.payload(), Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": s.kid}),
-        jws({"alg": "HS256", "kid": s.kid}, s.payload(),
-            lambda d: hmac.new(s.public().public_bytes(Encoding.Raw, PublicFormat.Raw), d, hashlib.sha256).digest()),
+        jws(
+            {"alg": "HS256", "kid": s.kid},
+            s.payload(),
+            lambda d: hmac.new(s.public().public_bytes(Encoding.Raw, PublicFormat.Raw), d, hashlib.sha256).digest(),
+        ),
         f"{segment({'alg': 'none', 'kid': s.kid})}.{segment(s.payload())}.",
     ]
     for token in forged:
         refused(anonymous.get("/v1/auth/principal", headers=bearer(token)))
-        refused(anonymous.post("/v1/api-keys", json={"tenant_id": s.tenant["id"], "name": "x"},
-                               headers=bearer(token)))
+        refused(anonymous.post("/v1/api-keys", json={"tenant_id": s.tenant["id"], "name": "x"}, headers=bearer(token)))
         refused(anonymous.post("/v1/auth/logout", headers=bearer(token)))
-    assert client.get("/v1/api-keys", params={"tenant_id": s.tenant["id"]}).json()["items"][0]["id"] \
-        == s.minted["key_id"]  # nothing was created
+    assert (
+        client.get("/v1/api-keys", params={"tenant_id": s.tenant["id"]}).json()["items"][0]["id"] == s.minted["key_id"]
+    )  # nothing was created
     assert len(handler_calls) == before + 1  # the list just above, nothing else
 
 
@@ -432,8 +450,7 @@ def test_a_flood_of_random_kids_does_not_become_a_flood_of_store_reads(app, clie
         return real_read(*args, **kwargs)
 
     n = 300
-    flood = [jws({"alg": "EdDSA", "kid": random_kid()}, {**body, "jti": uuid.uuid4().hex}, key.sign)
-             for _ in range(n)]
+    flood = [jws({"alg": "EdDSA", "kid": random_kid()}, {**body, "jti": uuid.uuid4().hex}, key.sign) for _ in range(n)]
     url = f"/v1/tenants/{t['id']}"
     monkeypatch.setattr(store, "read", counting_read)
     started = time.monotonic()

@@ -1,4 +1,5 @@
 """Record factories for the store tests. The `store` fixture itself lives in tests/conftest.py."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -126,8 +127,7 @@ def make_signing_key(kid: str | None = None, **fields) -> SigningKey:
     kid = kid or f"k-{uuid4().hex[:12]}"
     values = dict(
         kid=kid,
-        public_jwk={"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
-                    "kid": kid},
+        public_jwk={"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": kid},
         created_at=now,
         sign_until=now + timedelta(hours=24),
         expires_at=now + timedelta(hours=25),
@@ -140,8 +140,15 @@ def make_signing_key(kid: str | None = None, **fields) -> SigningKey:
 def make():
     """The factories, as a fixture: test modules here are not importable packages."""
     return SimpleNamespace(
-        tenant=make_tenant, full_tenant=full_tenant, entitlement=make_entitlement, key=make_key, draft=make_draft,
-        user=make_user, membership=make_membership, session=make_session, refresh=make_refresh,
+        tenant=make_tenant,
+        full_tenant=full_tenant,
+        entitlement=make_entitlement,
+        key=make_key,
+        draft=make_draft,
+        user=make_user,
+        membership=make_membership,
+        session=make_session,
+        refresh=make_refresh,
         signing_key=make_signing_key,
     )
 

@@ -1,4 +1,5 @@
 """API keys: the same behaviour on memory, SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import threading
@@ -16,8 +17,14 @@ def test_key_round_trip(store, tenant_in, make):
     tenant = tenant_in()
     now = utcnow()
     key = make.key(
-        tenant.id, prefix="ck_live", name="deploy", scopes=["tenants:read", "audit:read"],
-        product="billing", created_by="user-7", last_used_at=now, revoked_at=now + timedelta(seconds=1),
+        tenant.id,
+        prefix="ck_live",
+        name="deploy",
+        scopes=["tenants:read", "audit:read"],
+        product="billing",
+        created_by="user-7",
+        last_used_at=now,
+        revoked_at=now + timedelta(seconds=1),
     )
     with store.write() as s:
         s.api_keys.add(key)
@@ -101,7 +108,8 @@ def test_by_prefix_returns_each_key_with_its_tenant_status(store, tenant_in, mak
         s.tenants.save(replace(trial, status="frozen"))
     with store.read() as s:
         assert dict((k.id, status) for k, status in s.api_keys.by_prefix("ck_same")) == {
-            k1.id: "active", k2.id: "frozen",
+            k1.id: "active",
+            k2.id: "frozen",
         }
         assert s.api_keys.by_prefix("ck_other") == [(k3, "active")]
 

@@ -1,4 +1,5 @@
 """The audit log: the same behaviour on memory, SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 from datetime import timedelta, timezone
@@ -20,9 +21,18 @@ def test_append_returns_the_stored_event(store, tenant_in, make):
     project = uuid4()
     before = utcnow()
     draft = make.draft(
-        "key.created", tenant_id=tenant.id, project_id=project, actor_id="u-1", actor_name="Dana",
-        actor_type="user", target_id="k-1", target_type="api_key", target_name="ci", product="billing",
-        metadata={"scopes": ["a", "b"], "n": 3, "deep": {"x": None}}, source_ip="203.0.113.9",
+        "key.created",
+        tenant_id=tenant.id,
+        project_id=project,
+        actor_id="u-1",
+        actor_name="Dana",
+        actor_type="user",
+        target_id="k-1",
+        target_type="api_key",
+        target_name="ci",
+        product="billing",
+        metadata={"scopes": ["a", "b"], "n": 3, "deep": {"x": None}},
+        source_ip="203.0.113.9",
         user_agent="curl/8",
     )
     (event,) = _append(store, [draft])
@@ -74,12 +84,14 @@ def mixed_log(store, tenant_in, make):
     t1, t2 = tenant_in(), tenant_in()
     drafts = []
     for i in range(24):
-        drafts.append(make.draft(
-            ("tenant.updated", "key.created", "key.revoked")[i % 3],
-            tenant_id=(t1.id, t2.id, None)[i % 3 if i % 4 else 0],
-            actor_id=("u-1", "u-2")[i % 2],
-            product=("billing", "crm", None, "billing", "crm")[i % 5],
-        ))
+        drafts.append(
+            make.draft(
+                ("tenant.updated", "key.created", "key.revoked")[i % 3],
+                tenant_id=(t1.id, t2.id, None)[i % 3 if i % 4 else 0],
+                actor_id=("u-1", "u-2")[i % 2],
+                product=("billing", "crm", None, "billing", "crm")[i % 5],
+            )
+        )
     return t1, t2, _append(store, drafts)
 
 
@@ -150,7 +162,8 @@ def test_since_is_inclusive_and_until_exclusive(store, make):
 
     def expect(since=None, until=None):
         return [
-            e.id for e in reversed(events)
+            e.id
+            for e in reversed(events)
             if (since is None or e.created_at >= since) and (until is None or e.created_at < until)
         ]
 

@@ -1,5 +1,6 @@
 """Users, memberships, sessions, refresh tokens, signing keys, key standing and rate limits: the
 same behaviour on memory, SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import threading
@@ -378,7 +379,8 @@ def test_signing_keys_live_newest_first_and_prune(store, make):
         assert s.signing_keys.live(base) == [new, mid_a, mid_b]  # expires_at == at is not live
         plus_two = timezone(timedelta(hours=2))
         assert [k.kid for k in s.signing_keys.live(datetime(2030, 5, 1, 15, 30, tzinfo=plus_two))] == [
-            "z-new", "a-mid",
+            "z-new",
+            "a-mid",
         ]
     with store.write() as s:
         assert s.signing_keys.prune(base - timedelta(seconds=1)) == 0

@@ -1,4 +1,5 @@
 """What only the SQL store has: URLs, migrations, schema parity, SQLite settings, availability."""
+
 from __future__ import annotations
 
 import logging
@@ -94,13 +95,17 @@ def test_postgres_migrates_into_the_search_path_schema(pg_url):
     try:
         with engine.connect() as conn:
             schema = conn.execute(sa.text("SELECT current_schema()")).scalar_one()
-            tables = set(conn.execute(
-                sa.text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s"), {"s": schema}
-            ).scalars())
-            in_public = conn.execute(sa.text(
-                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' "
-                "AND table_name = 'alembic_version'"
-            )).scalar_one()
+            tables = set(
+                conn.execute(
+                    sa.text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s"), {"s": schema}
+                ).scalars()
+            )
+            in_public = conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' "
+                    "AND table_name = 'alembic_version'"
+                )
+            ).scalar_one()
     finally:
         engine.dispose()
     assert schema.startswith("charter_test_")

@@ -1,4 +1,5 @@
 """Tenants and entitlements: the same behaviour on memory, SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -116,8 +117,13 @@ def test_save_can_clear_optional_fields(store, make):
     with store.write() as s:
         s.tenants.add(tenant)
     cleared = replace(
-        tenant, erp_customer_id=None, stripe_cust_id=None, trial_ends_at=None,
-        contract_start=None, contract_end=None, sales_owner=None,
+        tenant,
+        erp_customer_id=None,
+        stripe_cust_id=None,
+        trial_ends_at=None,
+        contract_start=None,
+        contract_end=None,
+        sales_owner=None,
     )
     with store.write() as s:
         s.tenants.save(cleared)
@@ -179,7 +185,10 @@ def test_entitlement_round_trip(store, tenant_in, make):
     tenant = tenant_in()
     expires = utcnow() + timedelta(days=30)
     ent = make.entitlement(
-        tenant.id, "analytics", enabled=False, expires_at=expires,
+        tenant.id,
+        "analytics",
+        enabled=False,
+        expires_at=expires,
         config={"seats": 25, "regions": ["eu", "us"], "nested": {"a": None, "b": 1.5}},
     )
     with store.write() as s:

@@ -1,4 +1,5 @@
 """Sessions: atomic writes, read-only reads, timezones, uuids, and concurrent writers."""
+
 from __future__ import annotations
 
 import threading

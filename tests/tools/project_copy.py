@@ -1,4 +1,5 @@
 """A throwaway copy of the project, for tests that edit specs and handlers like a developer would."""
+
 from __future__ import annotations
 
 import os
@@ -8,7 +9,18 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PARTS = ("charter", "handlers", "store", "auth", "tools", "specs", "tests", "catalog.yaml", "README.md", "pyproject.toml")
+PARTS = (
+    "charter",
+    "handlers",
+    "store",
+    "auth",
+    "tools",
+    "specs",
+    "tests",
+    "catalog.yaml",
+    "README.md",
+    "pyproject.toml",
+)
 
 
 def copy_project(dest: Path) -> Path:
@@ -25,8 +37,12 @@ def charter(project: Path, *args: str, env: dict | None = None, timeout: float =
     """Run the copy's `charter` command, importing the copy's code rather than the checkout's."""
     full_env = {**os.environ, "PYTHONPATH": str(project), **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "tools.cli", *args], cwd=project, env=full_env,
-        capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-m", "tools.cli", *args],
+        cwd=project,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -40,8 +56,14 @@ def get_status(project: Path, path: str) -> tuple[int, str]:
         "r = create_app(store=MemoryStore(), settings=settings()).test_client(headers=ADMIN).get(sys.argv[1])\n"
         "print(r.status_code, r.json().get('error', '') if r.headers.get('content-type', '').startswith('application/json') else '')\n"
     )
-    run = subprocess.run([sys.executable, "-c", probe, path], cwd=project, capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": str(project)}, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-c", probe, path],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(project)},
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     status, _, code = run.stdout.strip().partition(" ")
     return int(status), code

@@ -1,4 +1,5 @@
 """`charter check` passes on the project and fails on each kind of contract break."""
+
 import shutil
 
 import yaml
@@ -44,11 +45,17 @@ def test_operation_without_security_fails(tmp_path):
 
 
 def test_unknown_scope_or_scheme_fails(tmp_path):
-    specs = _with_extra_op(tmp_path, "/v1/catalog", "post", "handlers.registry.catalog.post_it",
-                           security=[{"bearerAuth": ["tenants:destroy"]}])
+    specs = _with_extra_op(
+        tmp_path,
+        "/v1/catalog",
+        "post",
+        "handlers.registry.catalog.post_it",
+        security=[{"bearerAuth": ["tenants:destroy"]}],
+    )
     assert any("unknown scopes ['tenants:destroy']" in p for p in problems(specs))
-    specs = _with_extra_op(tmp_path / "b", "/v1/catalog", "post", "handlers.registry.catalog.post_it",
-                           security=[{"basicAuth": []}])
+    specs = _with_extra_op(
+        tmp_path / "b", "/v1/catalog", "post", "handlers.registry.catalog.post_it", security=[{"basicAuth": []}]
+    )
     assert any("unknown security scheme 'basicAuth'" in p for p in problems(specs))
 
 
@@ -64,11 +71,22 @@ def test_handler_without_operation_fails(tmp_path):
 def test_two_specs_claiming_one_route_fail(tmp_path):
     specs = tmp_path / "specs"
     shutil.copytree(ROOT / "specs", specs)
-    (specs / "other.yaml").write_text(yaml.safe_dump({
-        "openapi": "3.0.3", "info": {"title": "o", "version": "1"},
-        "paths": {"/healthz": {"get": {"operationId": "handlers.registry.health.healthz",
-                                       "responses": {"200": {"description": "ok"}}}}},
-    }))
+    (specs / "other.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "openapi": "3.0.3",
+                "info": {"title": "o", "version": "1"},
+                "paths": {
+                    "/healthz": {
+                        "get": {
+                            "operationId": "handlers.registry.health.healthz",
+                            "responses": {"200": {"description": "ok"}},
+                        }
+                    }
+                },
+            }
+        )
+    )
     found = problems(specs)
     assert any("GET /healthz is claimed by both" in p for p in found), found
 
@@ -85,9 +103,12 @@ def test_cli_exit_status(tmp_path):
     ok = charter(project, "check")
     assert ok.returncode == 0, ok.stdout + ok.stderr
     spec = project / "specs" / "registry.yaml"
-    spec.write_text(spec.read_text().replace(
-        "operationId: handlers.registry.catalog.list_products",
-        "operationId: handlers.registry.catalog.list_everything"))
+    spec.write_text(
+        spec.read_text().replace(
+            "operationId: handlers.registry.catalog.list_products",
+            "operationId: handlers.registry.catalog.list_everything",
+        )
+    )
     bad = charter(project, "check")
     assert bad.returncode == 1
     assert "handlers.registry.catalog.list_everything names no handler" in bad.stdout

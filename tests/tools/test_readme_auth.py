@@ -1,4 +1,5 @@
 """The README's authentication example, run as written (on a free port) against a real server."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,15 @@ def test_the_auth_example_works_as_written(tmp_path):
     (tmp_path / ".venv").symlink_to(ROOT / ".venv")  # the example runs .venv/bin/charter from the checkout
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CHARTER_ADMIN_KEY")}
     env.update({"CHARTER_PORT": str(port), "PYTHONPATH": str(ROOT)})
-    proc = subprocess.Popen(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         out, err = proc.communicate(timeout=180)
     finally:

@@ -1,4 +1,5 @@
 """`charter scaffold` writes 501 stubs for missing handlers and never overwrites code."""
+
 import yaml
 
 from tests.tools.project_copy import charter, copy_project, get_status
@@ -8,17 +9,27 @@ NEW_SPEC = {
     "info": {"title": "Notes", "version": "1"},
     "paths": {
         "/v1/notes": {
-            "get": {"operationId": "handlers.notes.notes.list_notes", "security": [],
-                    "parameters": [{"in": "query", "name": "limit", "schema": {"type": "integer"}}],
-                    "responses": {"200": {"description": "ok"}, "501": {"description": "stub"}}},
-            "post": {"operationId": "handlers.notes.notes.create_note", "summary": "Write a note.", "security": [],
-                     "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
-                     "responses": {"201": {"description": "ok"}, "501": {"description": "stub"}}},
+            "get": {
+                "operationId": "handlers.notes.notes.list_notes",
+                "security": [],
+                "parameters": [{"in": "query", "name": "limit", "schema": {"type": "integer"}}],
+                "responses": {"200": {"description": "ok"}, "501": {"description": "stub"}},
+            },
+            "post": {
+                "operationId": "handlers.notes.notes.create_note",
+                "summary": "Write a note.",
+                "security": [],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+                "responses": {"201": {"description": "ok"}, "501": {"description": "stub"}},
+            },
         },
         "/v1/notes/{note_id}": {
-            "get": {"operationId": "handlers.notes.notes.get_note", "security": [],
-                    "parameters": [{"in": "path", "name": "note_id", "required": True, "schema": {"type": "string"}}],
-                    "responses": {"200": {"description": "ok"}, "501": {"description": "stub"}}},
+            "get": {
+                "operationId": "handlers.notes.notes.get_note",
+                "security": [],
+                "parameters": [{"in": "path", "name": "note_id", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "ok"}, "501": {"description": "stub"}},
+            },
         },
     },
 }

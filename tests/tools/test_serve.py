@@ -1,4 +1,5 @@
 """`charter serve` and `charter migrate` as real processes: gunicorn, uvicorn workers, real HTTP."""
+
 import json
 import os
 import signal
@@ -16,8 +17,12 @@ def _start(tmp_path, *args, env=None):
     full_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     full_env.update({"CHARTER_ADMIN_KEY": ADMIN_KEY, **(env or {})})
     return subprocess.Popen(
-        [sys.executable, "-m", "tools.cli", "serve", *args], cwd=tmp_path, env=full_env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "tools.cli", "serve", *args],
+        cwd=tmp_path,
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -50,24 +55,37 @@ def test_serve_on_the_embedded_default_is_durable(tmp_path):
     proc = _start(tmp_path, "--port", str(port), "--workers", "2")
     try:
         _wait_up(proc, base)
-        r = httpx.post(f"{base}/v1/tenants", json={"slug": "durable", "name": "D"},
-                       headers={"x-request-id": "serve-test-1", **ADMIN})
+        r = httpx.post(
+            f"{base}/v1/tenants",
+            json={"slug": "durable", "name": "D"},
+            headers={"x-request-id": "serve-test-1", **ADMIN},
+        )
         assert r.status_code == 201 and r.headers["x-request-id"] == "serve-test-1"
         # two worker processes, one SQLite file: the race still has exactly one winner
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(30) as pool:
-            statuses = list(pool.map(
-                lambda i: httpx.post(f"{base}/v1/tenants", json={"slug": "raced", "name": str(i)}, headers=ADMIN,
-                                     timeout=60).status_code,
-                range(30)))
+            statuses = list(
+                pool.map(
+                    lambda i: (
+                        httpx.post(
+                            f"{base}/v1/tenants", json={"slug": "raced", "name": str(i)}, headers=ADMIN, timeout=60
+                        ).status_code
+                    ),
+                    range(30),
+                )
+            )
         assert statuses.count(201) == 1 and statuses.count(409) == 29, statuses
     finally:
         err = _stop(proc)
     assert (tmp_path / "charter.db").exists()
     lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
-    assert any(e["request_id"] == "serve-test-1" and e["operation_id"] == "handlers.registry.tenants.create"
-               and e["status"] == 201 for e in lines), err
+    assert any(
+        e["request_id"] == "serve-test-1"
+        and e["operation_id"] == "handlers.registry.tenants.create"
+        and e["status"] == 201
+        for e in lines
+    ), err
 
     proc = _start(tmp_path, env={"CHARTER_PORT": str(port)})
     try:
@@ -92,8 +110,14 @@ def test_serve_refuses_a_postgres_schema_that_is_behind(tmp_path, pg_empty_url):
     assert proc.returncode == 2 and "charter migrate" in err
 
     full_env = {**os.environ, **env}
-    migrated = subprocess.run([sys.executable, "-m", "tools.cli", "migrate"], cwd=tmp_path, env=full_env,
-                              capture_output=True, text=True, timeout=120)
+    migrated = subprocess.run(
+        [sys.executable, "-m", "tools.cli", "migrate"],
+        cwd=tmp_path,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert migrated.returncode == 0, migrated.stderr
     proc = _start(tmp_path, env=env)
     try:

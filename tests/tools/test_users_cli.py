@@ -1,4 +1,5 @@
 """`charter users create` as a real process against a SQLite file, then signing in through the app."""
+
 from __future__ import annotations
 
 import os
@@ -13,10 +14,21 @@ PASSWORD = "a long enough passphrase"
 def _users(tmp_path, *args, password: str | None = PASSWORD, url: str | None = None):
     env = {**os.environ, "DATABASE_URL": url or f"sqlite:///{tmp_path / 'charter.db'}"}
     return subprocess.run(
-        [sys.executable, "-m", "tools.cli", "users", "create", *args,
-         *(["--password-stdin"] if password is not None else [])],
-        input=(password + "\n") if password is not None else "", cwd=tmp_path, env=env,
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "tools.cli",
+            "users",
+            "create",
+            *args,
+            *(["--password-stdin"] if password is not None else []),
+        ],
+        input=(password + "\n") if password is not None else "",
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -37,8 +49,16 @@ def test_create_platform_and_tenant_users_then_sign_in(tmp_path):
             member = _users(tmp_path, "--email", "ann@example.com", "--tenant", "acme", "--role", "tenant_admin")
             assert member.returncode == 0 and f"in tenant acme ({acme['id']})" in member.stdout, member.stderr
             # an existing email keeps its password and gains a membership by id: no password asked
-            again = _users(tmp_path, "--email", "ann@example.com", "--tenant", other["id"], "--role",
-                           "tenant_member", password=None)
+            again = _users(
+                tmp_path,
+                "--email",
+                "ann@example.com",
+                "--tenant",
+                other["id"],
+                "--role",
+                "tenant_member",
+                password=None,
+            )
             assert again.returncode == 0 and "updated user" in again.stdout, again.stderr
 
             def sign_in(email, **body):
@@ -51,8 +71,12 @@ def test_create_platform_and_tenant_users_then_sign_in(tmp_path):
             assert [e["action"] for e in created] == ["user.roles_granted", "user.created", "user.created"]
             assert {e["actor_type"] for e in created} == {"cli"}
         with store.engine.connect() as conn:
-            dump = " ".join(str(v) for t in ("users", "memberships", "audit_events")
-                            for row in conn.execute(sa.text(f"SELECT * FROM {t}")) for v in row)
+            dump = " ".join(
+                str(v)
+                for t in ("users", "memberships", "audit_events")
+                for row in conn.execute(sa.text(f"SELECT * FROM {t}"))
+                for v in row
+            )
         assert "root@example.com" in dump and "$argon2id$" in dump and PASSWORD not in dump
     finally:
         store.close()
@@ -62,7 +86,10 @@ def test_refusals_are_explained(tmp_path):
     cases = [
         (["--email", "x@example.com", "--role", "tenant_admin"], "roles without --tenant are"),
         (["--email", "x@example.com", "--role", "root"], "roles without --tenant are"),
-        (["--email", "x@example.com", "--tenant", "nope", "--role", "tenant_admin"], "no tenant with id or slug 'nope'"),
+        (
+            ["--email", "x@example.com", "--tenant", "nope", "--role", "tenant_admin"],
+            "no tenant with id or slug 'nope'",
+        ),
         (["--email", "not-an-email", "--role", "support"], "is not an email address"),
     ]
     for args, message in cases:
@@ -79,8 +106,14 @@ def test_refusals_are_explained(tmp_path):
 def test_on_postgres_the_schema_must_be_current(tmp_path, pg_empty_url):
     behind = _users(tmp_path, "--email", "pg@example.com", "--role", "support", url=pg_empty_url)
     assert behind.returncode == 2 and "charter migrate" in behind.stderr
-    migrated = subprocess.run([sys.executable, "-m", "tools.cli", "migrate"], cwd=tmp_path, timeout=120,
-                              env={**os.environ, "DATABASE_URL": pg_empty_url}, capture_output=True, text=True)
+    migrated = subprocess.run(
+        [sys.executable, "-m", "tools.cli", "migrate"],
+        cwd=tmp_path,
+        timeout=120,
+        env={**os.environ, "DATABASE_URL": pg_empty_url},
+        capture_output=True,
+        text=True,
+    )
     assert migrated.returncode == 0, migrated.stderr
     made = _users(tmp_path, "--email", "pg@example.com", "--role", "support", url=pg_empty_url)
     assert made.returncode == 0 and "created user" in made.stdout, made.stderr

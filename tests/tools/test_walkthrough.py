@@ -1,4 +1,5 @@
 """The README's "adding an endpoint" walkthrough, replayed step by step on a copy of the project."""
+
 import os
 import re
 import subprocess
@@ -44,9 +45,21 @@ def test_readme_walkthrough_works(tmp_path):
     # 5. the README's test passes through the real app
     (project / "tests" / "api" / "test_catalog_product.py").write_text(_block("test"))
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "memory or sqlite",
-         "tests/api/test_catalog_product.py"],
-        cwd=project, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-k",
+            "memory or sqlite",
+            "tests/api/test_catalog_product.py",
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "PYTHONPATH": str(project)},
     )
     assert run.returncode == 0 and "2 passed" in run.stdout, run.stdout + run.stderr
