@@ -1,4 +1,10 @@
-"""What a store raises. Handlers map these to the statuses their spec documents."""
+"""What a store raises. Services turn Conflict and MissingReference into the domain errors their
+rules call for; Unavailable is a charter.domain.Unavailable as well, so the spine answers it with
+503 without knowing the store."""
+
+from __future__ import annotations
+
+from charter import domain
 
 
 class StoreError(Exception):
@@ -17,5 +23,7 @@ class MissingReference(StoreError):
     """The write names a row that does not exist (for example an unknown tenant_id)."""
 
 
-class Unavailable(StoreError):
+class Unavailable(StoreError, domain.Unavailable):
     """The backing database cannot be reached."""
+
+    default_code = "store_unavailable"

@@ -1,14 +1,17 @@
-"""The storage interface: one Protocol per aggregate, a Session that groups them, and the Store.
+"""The storage interface: one Protocol per aggregate, one per API group of them, the Session that
+combines the groups, and the Store.
 
-A Session is one transaction. `store.write()` is atomic: every change and its audit event commit
-together or not at all. `store.read()` never writes. Implementations: store.memory, store.sql.
+A Session is one transaction. `store.write()` is atomic: every change and the audit rows of the
+events it records commit together or not at all. `store.read()` never writes. Implementations:
+store.memory, store.sql; mypy checks both against these Protocols (see store/__init__.py).
 """
 
 from __future__ import annotations
 
+import builtins
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from uuid import UUID
 
 from store.models import (
@@ -26,6 +29,9 @@ from store.models import (
     User,
 )
 
+if TYPE_CHECKING:
+    from charter.domain import Event
+
 
 class Tenants(Protocol):
     def add(self, tenant: Tenant) -> None:
@@ -39,8 +45,10 @@ class Tenants(Protocol):
         """Overwrite the mutable fields of an existing tenant."""
 
     def delete(self, tenant_id: UUID) -> bool:
-        """Remove a tenant and what it owns (entitlements, keys, memberships, sessions bound to
-        it); its audit events stay with tenant_id cleared."""
+        """Remove a tenant; False when there is none. Its rows in other aggregates go as each
+        declares (memory: `on_tenant_delete`; SQL: the foreign keys' ON DELETE): entitlements,
+        keys, memberships, sessions bound to it and their refresh tokens are deleted; its audit
+        events stay with tenant_id cleared."""
 
 
 class Entitlements(Protocol):
@@ -59,7 +67,7 @@ class ApiKeys(Protocol):
 
     def list(self, tenant_id: UUID) -> list[ApiKey]: ...
 
-    def by_prefix(self, prefix: str) -> list[tuple[ApiKey, str]]:
+    def by_prefix(self, prefix: str) -> builtins.list[tuple[ApiKey, str]]:
         """Keys with this display prefix, each with its tenant's status."""
 
     def revoke(self, key_id: UUID, at: datetime) -> bool:
@@ -153,17 +161,50 @@ class RateLimits(Protocol):
         worker and instance on the same database."""
 
 
-class Session(Protocol):
-    tenants: Tenants
-    entitlements: Entitlements
-    api_keys: ApiKeys
-    audit: Audit
-    users: Users
-    memberships: Memberships
-    auth_sessions: AuthSessions
-    refresh_tokens: RefreshTokens
-    signing_keys: SigningKeys
-    rate_limits: RateLimits
+class Registry(Protocol):
+    """The tenant registry's repositories."""
+
+    @property
+    def tenants(self) -> Tenants: ...
+
+    @property
+    def entitlements(self) -> Entitlements: ...
+
+    @property
+    def api_keys(self) -> ApiKeys: ...
+
+    @property
+    def audit(self) -> Audit: ...
+
+
+class Identity(Protocol):
+    """Identity's repositories: users, sessions and tokens, signing keys, rate limits."""
+
+    @property
+    def users(self) -> Users: ...
+
+    @property
+    def memberships(self) -> Memberships: ...
+
+    @property
+    def auth_sessions(self) -> AuthSessions: ...
+
+    @property
+    def refresh_tokens(self) -> RefreshTokens: ...
+
+    @property
+    def signing_keys(self) -> SigningKeys: ...
+
+    @property
+    def rate_limits(self) -> RateLimits: ...
+
+
+class Session(Registry, Identity, Protocol):
+    """One transaction over every group's repositories: the unit of work."""
+
+    def record(self, event: Event) -> None:
+        """Keep a domain event for the commit to write (its audit row, in record order, in the same
+        transaction). RuntimeError in a read session."""
 
 
 class Store(Protocol):

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 from uuid import UUID
+
+if TYPE_CHECKING:
+    from charter.domain import Event
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 # Tenants in these states are switched off: their keys do not verify, they start no trials.
@@ -76,6 +80,25 @@ class AuditDraft:
     metadata: dict | None = None
     source_ip: str | None = None
     user_agent: str | None = None
+
+
+def audit_draft(event: Event) -> AuditDraft:
+    """The audit row of a domain event: its actor stamped by the server, the actor's metadata
+    (request id, support session) under the event's own."""
+    actor = event.actor
+    return AuditDraft(
+        action=event.action,
+        tenant_id=event.tenant_id,
+        actor_id=actor.id,
+        actor_type=actor.kind,
+        target_id=str(event.target_id),
+        target_type=event.target_type,
+        target_name=event.target_name,
+        product=event.product,
+        metadata={**actor.audit_metadata(), **event.metadata},
+        source_ip=actor.source_ip,
+        user_agent=actor.user_agent,
+    )
 
 
 @dataclass
@@ -192,7 +215,7 @@ def bucket_keys(buckets: list[RateBucket]) -> list[str]:
     """The buckets' keys, sorted (the order SQL locks their rows in). A key given twice is refused
     (ValueError): one key is one bucket, and two limits on it would contradict each other."""
     keys = sorted(b.key for b in buckets)
-    if any(a == b for a, b in zip(keys, keys[1:])):
+    if any(a == b for a, b in zip(keys, keys[1:], strict=False)):
         raise ValueError("each rate bucket key may appear once per call")
     return keys
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -17,17 +19,27 @@ def unavailable(exc: BaseException) -> Unavailable:
     return Unavailable(f"database unavailable: {type(exc).__name__}: {exc}".splitlines()[0])
 
 
+Params = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
+
+
+class SqlContext(Protocol):
+    """What a SQL repository is built from: its session's connection (and transaction)."""
+
+    connection: Connection
+    writable: bool
+
+
 class Repo:
-    def __init__(self, conn: Connection, writable: bool):
-        self.conn = conn
-        self.writable = writable
-        self.pg = conn.dialect.name == "postgresql"
+    def __init__(self, session: SqlContext) -> None:
+        self.conn = session.connection
+        self.writable = session.writable
+        self.pg = self.conn.dialect.name == "postgresql"
 
     def _write(self) -> None:
         if not self.writable:
             raise RuntimeError("write attempted in a read session")
 
-    def _run(self, statement, params: dict | None = None):
+    def _run(self, statement: Any, params: Params = None) -> sa.CursorResult[*tuple[Any, ...]]:
         """Execute; a connection lost mid-transaction surfaces as Unavailable. Statements on hot
         paths are built once with bind parameters and given `params` here: building a statement
         and its cache key costs more than the round trip it makes."""
@@ -96,7 +108,7 @@ def referenced(*tables: sa.Table) -> dict[str, str]:
     }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _insert_ignoring_conflicts(pg: bool, table: sa.Table, key_column) -> sa.Insert:
     dialect = postgresql if pg else sqlite
     return dialect.insert(table).on_conflict_do_nothing().returning(key_column)

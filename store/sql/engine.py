@@ -111,7 +111,3 @@ def _sqlite_engine(url: URL) -> Engine:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
-
-
-def is_postgres(engine_or_conn) -> bool:
-    return engine_or_conn.dialect.name == "postgresql"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 from uuid import UUID
 
@@ -54,7 +55,7 @@ class SqlApiKeys(Repo):
         rows = self._run(sa.select(api_keys).where(api_keys.c.tenant_id == tenant_id))
         return sorted((_key(r._mapping) for r in rows), key=_order)
 
-    def by_prefix(self, prefix: str) -> list[tuple[ApiKey, str]]:
+    def by_prefix(self, prefix: str) -> builtins.list[tuple[ApiKey, str]]:
         found = [(_key(r._mapping), r.tenant_status) for r in self._run(_BY_PREFIX, {"prefix": prefix})]
         return sorted(found, key=lambda pair: _order(pair[0]))
 

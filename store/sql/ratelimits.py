@@ -21,19 +21,20 @@ and housekeeping skips locked rows (SKIP LOCKED) and so never waits: no cycle is
 
 from __future__ import annotations
 
-import itertools
+from collections.abc import Iterator
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from store.models import RateBucket, bucket_keys, gcra_fit
-from store.sql.base import Repo
+from store.sql.base import Repo, SqlContext
 from store.sql.tables import rate_limits
 
 HOUSEKEEPING_EVERY = 512
 SWEEP_BATCH = 4096  # rows deleted per housekeeping at most: it stays cheap however big the table
 
-_KEYS = sa.bindparam("keys", expanding=True)
+_KEYS: sa.BindParameter[str] = sa.bindparam("keys", expanding=True)
 _PEEK = sa.select(rate_limits.c.key, rate_limits.c.tat).where(rate_limits.c.key.in_(_KEYS))
 
 
@@ -64,17 +65,20 @@ _SWEEP = {
 }
 
 
+class Counting(SqlContext, Protocol):
+    rate_ticks: Iterator[int]  # counts acquires for housekeeping: shared by every session of one SqlStore
+
+
 class SqlRateLimits(Repo):
-    def __init__(self, conn, writable: bool, ticks=None):
-        super().__init__(conn, writable)
-        # Counts acquires for housekeeping: shared by every session of one SqlStore.
-        self._ticks = ticks if ticks is not None else itertools.count(1)
+    def __init__(self, session: Counting) -> None:
+        super().__init__(session)
+        self._ticks = session.rate_ticks
 
     def peek(self, buckets: list[RateBucket], now: float) -> float:
         keys = bucket_keys(buckets)
         if not keys:
             return 0.0
-        tats = dict(self._run(_PEEK, {"keys": keys}).all())
+        tats: dict[str, float] = dict(self._run(_PEEK, {"keys": keys}).tuples().all())
         return gcra_fit(buckets, tats, now)[1]
 
     def acquire(self, buckets: list[RateBucket], now: float) -> float:
@@ -83,7 +87,8 @@ class SqlRateLimits(Repo):
         if not keys:
             return 0.0
         # In key order, so concurrent acquires lock their rows in one order: no deadlock.
-        tats = dict(self._run(_CLAIM[self.pg], [{"key": key, "tat": 0.0} for key in keys]).all())
+        claimed = self._run(_CLAIM[self.pg], [{"key": key, "tat": 0.0} for key in keys])
+        tats: dict[str, float] = dict(claimed.tuples().all())
         new_tats, wait = gcra_fit(buckets, tats, now)
         if wait == 0.0:
             self._run(_SET, [{"b_key": key, "b_tat": new_tats[key]} for key in keys])

@@ -3,44 +3,32 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from store.sql.audit import SqlAudit
+from store import interface
 from store.sql.base import UNREACHABLE, unavailable
 from store.sql.engine import WRITE, make_engine, normalise_url
-from store.sql.keys import SqlApiKeys
-from store.sql.ratelimits import SqlRateLimits
-from store.sql.sessions import SqlAuthSessions, SqlRefreshTokens
-from store.sql.signing import SqlSigningKeys
-from store.sql.tables import ALL
-from store.sql.tenants import SqlEntitlements, SqlTenants
-from store.sql.users import SqlMemberships, SqlUsers
+from store.sql.groups import Identity, Registry
+from store.unit_of_work import UnitOfWork, before_commit
 
 
-class SqlSession:
-    """One connection, one transaction; every repository shares both. `rate_ticks` counts rate
-    limit acquires across the sessions of one store (for housekeeping)."""
+class SqlSession(Registry, Identity, UnitOfWork):
+    """One connection, one transaction; every repository shares both, and is built when first
+    used. `rate_ticks` counts rate limit acquires across the sessions of one store (for
+    housekeeping)."""
 
-    def __init__(self, conn: Connection, writable: bool, rate_ticks=None):
+    def __init__(self, conn: Connection, writable: bool, rate_ticks: Iterator[int] | None = None) -> None:
+        UnitOfWork.__init__(self, writable)
         self.connection = conn
-        self.tenants = SqlTenants(conn, writable)
-        self.entitlements = SqlEntitlements(conn, writable)
-        self.api_keys = SqlApiKeys(conn, writable)
-        self.audit = SqlAudit(conn, writable)
-        self.users = SqlUsers(conn, writable)
-        self.memberships = SqlMemberships(conn, writable)
-        self.auth_sessions = SqlAuthSessions(conn, writable)
-        self.refresh_tokens = SqlRefreshTokens(conn, writable)
-        self.signing_keys = SqlSigningKeys(conn, writable)
-        self.rate_limits = SqlRateLimits(conn, writable, rate_ticks)
+        self.rate_ticks = rate_ticks if rate_ticks is not None else itertools.count(1)
 
 
 class SqlStore:
-    def __init__(self, url: str):
+    def __init__(self, url: str) -> None:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url)
         # PostgreSQL reads go through a pool of autocommit connections (see make_engine); SQLite
@@ -55,13 +43,16 @@ class SqlStore:
 
     @contextmanager
     def read(self) -> Iterator[SqlSession]:
-        """A transaction that is rolled back at the end, whatever happened in it."""
+        """A transaction that is rolled back at the end, whatever happened in it (on PostgreSQL
+        an autocommit connection: each statement is its own)."""
         with self._transaction(write=False) as session:
             yield session
 
     @contextmanager
     def write(self) -> Iterator[SqlSession]:
-        """Commits when the block ends normally, rolls back when anything escapes it."""
+        """When the block ends normally, writes what its recorded events call for
+        (store.unit_of_work) and commits; rolls back when anything escapes the block or those
+        writes."""
         with self._transaction(write=True) as session:
             yield session
 
@@ -69,8 +60,11 @@ class SqlStore:
     def _transaction(self, write: bool) -> Iterator[SqlSession]:
         conn = self._begin(write)
         try:
+            session = SqlSession(conn, writable=write, rate_ticks=self._rate_ticks)
             try:
-                yield SqlSession(conn, writable=write, rate_ticks=self._rate_ticks)
+                yield session
+                if write:
+                    before_commit(session, session.events)
             except BaseException:
                 _rollback_quietly(conn)
                 raise
@@ -115,23 +109,6 @@ class SqlStore:
         self.engine.dispose()
         self._reader.dispose()
 
-    def truncate_all(self) -> None:
-        """Empty every table (not alembic_version) and restart the audit ids. For tests."""
-        with self.engine.connect() as conn:
-            conn.execution_options(**{WRITE: True})
-            with conn.begin():
-                if self.dialect == "postgresql":
-                    names = ", ".join(conn.dialect.identifier_preparer.quote(t.name) for t in ALL)
-                    conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-                else:
-                    for table in reversed(ALL):
-                        conn.execute(table.delete())
-                    has_sequence = conn.exec_driver_sql(
-                        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'"
-                    ).first()
-                    if has_sequence:
-                        conn.exec_driver_sql("DELETE FROM sqlite_sequence")
-
 
 def _rollback_quietly(conn: Connection) -> None:
     """Roll back without masking the error in flight; a dead connection is discarded on close."""
@@ -139,3 +116,8 @@ def _rollback_quietly(conn: Connection) -> None:
         conn.rollback()
     except sa.exc.DBAPIError:
         pass
+
+
+def _conforms(session: SqlSession, store: SqlStore) -> tuple[interface.Session, interface.Store]:
+    """Never called: mypy checks here that the session and the store are the interface's."""
+    return session, store

@@ -6,7 +6,7 @@ with this MetaData, so a change here without a migration (or the other way round
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -37,8 +37,8 @@ class UtcDateTime(sa.types.TypeDecorator):
         if not isinstance(value, datetime):
             raise TypeError(f"expected a datetime, got {type(value).__name__}")
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        value = value.astimezone(timezone.utc)
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
         if dialect.name == "sqlite":
             return value.replace(tzinfo=None)
         return value
@@ -47,8 +47,8 @@ class UtcDateTime(sa.types.TypeDecorator):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 def _json():
@@ -206,7 +206,7 @@ rate_limits = sa.Table(
     sa.Column("tat", sa.Double(), nullable=False),
 )
 
-# Parents before children: SqlStore.truncate_all deletes in reverse order on SQLite.
+# Every table, parents before children (the tests empty them in reverse order on SQLite).
 ALL = (
     tenants,
     entitlements,

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from uuid import UUID, uuid4
 
 import pytest
 import sqlalchemy as sa
 
-import store.memory as memory_module
+import store.memory.ratelimits as memory_ratelimits
 import store.sql.ratelimits as sql_ratelimits
 from store.errors import Conflict, MissingReference
 from store.memory import MemoryStore
@@ -248,7 +248,7 @@ def test_session_revoke_once(store, user_in, make):
 def test_session_live(store, tenant_in, user_in, make):
     tenant = tenant_in()
     user = user_in()
-    expires = datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc)
+    expires = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
     live = make.session(user.id, tenant.id, expires_at=expires)
     revoked = make.session(user.id, tenant.id, expires_at=expires)
     with store.write() as s:
@@ -364,7 +364,7 @@ def test_signing_key_round_trip_and_duplicate_kid(store, make):
 
 
 def test_signing_keys_live_newest_first_and_prune(store, make):
-    base = datetime(2030, 5, 1, 12, 0, tzinfo=timezone.utc)
+    base = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
     day, hour = timedelta(days=1), timedelta(hours=1)
     old = make.signing_key("a-old", created_at=base - 2 * day, expires_at=base)
     mid_b = make.signing_key("b-mid", created_at=base - day, expires_at=base + hour)
@@ -669,7 +669,7 @@ def test_acquires_racing_housekeeping_stay_exact(store, monkeypatch):
     """Housekeeping on every other acquire, deleting rows other acquires are about to use: no
     deadlock, no error, and the shared bucket still admits exactly its burst. Times and intervals
     are powers of two, so the arithmetic is exact."""
-    monkeypatch.setattr(memory_module, "RATE_HOUSEKEEPING_EVERY", 2)
+    monkeypatch.setattr(memory_ratelimits, "RATE_HOUSEKEEPING_EVERY", 2)
     monkeypatch.setattr(sql_ratelimits, "HOUSEKEEPING_EVERY", 2)
     hot = RateBucket("hot", interval=2.0**20, burst=25)
 
@@ -690,7 +690,7 @@ def test_acquires_racing_housekeeping_stay_exact(store, monkeypatch):
 
 def _rate_rows(store) -> dict[str, float]:
     if isinstance(store, MemoryStore):
-        return dict(store._state.rate)
+        return dict(store._tables.of(memory_ratelimits.RateRows).by_key)
     from store.sql.tables import rate_limits
 
     with store.engine.connect() as conn:

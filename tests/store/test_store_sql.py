@@ -16,10 +16,10 @@ from alembic.runtime.migration import MigrationContext
 
 from store.errors import Unavailable
 from store.models import AuditQuery
-from store.sql import SqlStore
-from store.sql import migrate
+from store.sql import SqlStore, migrate
 from store.sql.engine import make_engine, normalise_url
 from store.sql.tables import metadata
+from tests.store.helpers import empty_tables
 
 
 @pytest.fixture
@@ -230,23 +230,23 @@ def test_unreachable_database_is_unavailable(url):
         store.close()
 
 
-def test_truncate_all_empties_tables_and_restarts_audit_ids(migrated_url, make):
+def test_empty_tables_empties_them_and_restarts_audit_ids(migrated_url, make):
     store = SqlStore(migrated_url)
     try:
-        store.truncate_all()
+        empty_tables(store)
         tenant = make.tenant()
         with store.write() as s:
             s.tenants.add(tenant)
             s.audit.append(make.draft(tenant_id=tenant.id))
             s.audit.append(make.draft(tenant_id=tenant.id))
-        store.truncate_all()
+        empty_tables(store)
         with store.write() as s:
             assert s.tenants.get(tenant.id) is None
             assert s.audit.query(AuditQuery()) == []
             assert s.audit.append(make.draft()).id == 1
         assert migrate.is_current(migrated_url)
     finally:
-        store.truncate_all()
+        empty_tables(store)
         store.close()
 
 

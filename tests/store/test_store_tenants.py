@@ -276,3 +276,106 @@ def test_an_id_that_exists_is_a_conflict_not_an_overwrite(store, tenant_in, make
     with store.read() as s:
         assert s.tenants.get(first.id) == first
         assert s.tenants.get_by_slug(first.slug) == first
+
+
+# --- what a tenant's deletion does to every aggregate ----------------------------------------
+
+
+class Boom(Exception):
+    pass
+
+
+def _rows_everywhere(store, make):
+    """A row in every aggregate: the doomed tenant's, another tenant's, and (where an aggregate
+    has them) rows of no tenant."""
+    from types import SimpleNamespace
+
+    from store.models import RateBucket
+
+    doomed, kept, user = make.tenant(), make.tenant(), make.user()
+    sessions = {
+        "doomed": make.session(user.id, doomed.id),
+        "kept": make.session(user.id, kept.id),
+        "platform": make.session(user.id, None),
+    }
+    w = SimpleNamespace(
+        doomed=doomed,
+        kept=kept,
+        user=user,
+        sessions=sessions,
+        tokens={name: make.refresh(session.id) for name, session in sessions.items()},
+        keys={"doomed": make.key(doomed.id), "kept": make.key(kept.id)},
+        signing_key=make.signing_key(),
+        bucket=RateBucket(f"login.account:{doomed.id}", 10.0, 1),
+    )
+    with store.write() as s:
+        for tenant in (doomed, kept):
+            s.tenants.add(tenant)
+            s.entitlements.add(make.entitlement(tenant.id, "billing"))
+        for key in w.keys.values():
+            s.api_keys.add(key)
+        for tenant_id in (doomed.id, kept.id, None):
+            s.audit.append(make.draft("tenant.updated", tenant_id=tenant_id))
+        s.users.add(user)
+        for tenant in (doomed, kept):
+            s.memberships.put(make.membership(user.id, tenant.id))
+        for name, session in sessions.items():
+            s.auth_sessions.add(session)
+            s.refresh_tokens.add(w.tokens[name])
+        s.signing_keys.add(w.signing_key)
+        assert s.rate_limits.acquire([w.bucket], 1000.0) == 0.0
+    return w
+
+
+def _observe(s, w) -> dict:
+    """What every aggregate holds of those rows, one entry per repository of the session."""
+    return {
+        "tenants": [s.tenants.get(w.doomed.id), s.tenants.get_by_slug(w.doomed.slug), s.tenants.get(w.kept.id)],
+        "entitlements": [[e.product for e in s.entitlements.list(t.id)] for t in (w.doomed, w.kept)],
+        "api_keys": [s.api_keys.get(k.id) is not None for k in w.keys.values()]
+        + [[k.id for k, _ in s.api_keys.by_prefix(w.keys["kept"].prefix)]],
+        "audit": sorted((e.action, str(e.tenant_id)) for e in s.audit.query(AuditQuery(limit=100))),
+        "users": s.users.get(w.user.id),
+        "memberships": [m.tenant_id for m in s.memberships.for_user(w.user.id)],
+        "auth_sessions": {name: s.auth_sessions.get(session.id) is not None for name, session in w.sessions.items()},
+        "refresh_tokens": {name: s.refresh_tokens.by_hash(t.token_hash) is not None for name, t in w.tokens.items()},
+        "signing_keys": s.signing_keys.get(w.signing_key.kid),
+        "rate_limits": s.rate_limits.peek([w.bucket], 1000.0),
+    }
+
+
+def test_tenant_delete_does_what_every_aggregate_declares(store, make):
+    """Memory applies each aggregate's on_tenant_delete, SQL its foreign keys' ON DELETE: the
+    same outcome for every repository the session has, and all of it undone by a rollback."""
+    w = _rows_everywhere(store, make)
+    with store.read() as s:
+        before = _observe(s, w)
+    with store.write() as s:
+        # A new aggregate fails here until this test says what a tenant's deletion does to it.
+        assert set(before) == set(type(s).declared)
+    with pytest.raises(Boom):
+        with store.write() as s:
+            assert s.tenants.delete(w.doomed.id) is True
+            raise Boom()
+    with store.read() as s:
+        assert _observe(s, w) == before
+    with store.write() as s:
+        assert s.tenants.delete(w.doomed.id) is True
+    with store.read() as s:
+        after = _observe(s, w)
+    kept = str(w.kept.id)
+    assert after == {
+        **before,  # users, signing keys and rate limits belong to no tenant: untouched
+        "tenants": [None, None, w.kept],
+        "entitlements": [[], ["billing"]],  # deleted
+        "api_keys": [False, True, [w.keys["kept"].id]],  # deleted
+        "audit": sorted([("tenant.updated", "None"), ("tenant.updated", "None"), ("tenant.updated", kept)]),  # cleared
+        "memberships": [w.kept.id],  # deleted
+        "auth_sessions": {"doomed": False, "kept": True, "platform": True},  # deleted when bound to it
+        "refresh_tokens": {"doomed": False, "kept": True, "platform": True},  # follow their session
+    }
+    assert after["users"] == w.user and after["rate_limits"] == pytest.approx(10.0)
+    # What went left nothing behind: its slug, key id and token hash are free again.
+    with store.write() as s:
+        s.tenants.add(make.tenant(slug=w.doomed.slug))
+        s.refresh_tokens.add(make.refresh(w.sessions["kept"].id, token_hash=w.tokens["doomed"].token_hash))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from uuid import UUID, uuid4
 
 import pytest
@@ -27,7 +27,7 @@ def test_write_rolls_back_everything_on_error(store, tenant_in, make):
             s.tenants.add(doomed)
             s.audit.append(make.draft("tenant.created", tenant_id=doomed.id))
             s.entitlements.add(make.entitlement(kept.id, "billing"))
-            assert s.api_keys.revoke(key.id, datetime.now(timezone.utc)) is True
+            assert s.api_keys.revoke(key.id, datetime.now(UTC)) is True
             s.tenants.delete(kept.id)
             raise Boom()
     with store.read() as s:
@@ -81,7 +81,7 @@ def test_timestamps_come_back_aware_utc(store, make):
     plus_two = timezone(timedelta(hours=2))
     created = datetime(2025, 6, 1, 12, 30, 15, 123456, tzinfo=plus_two)
     tenant = make.tenant(created_at=created, updated_at=created, trial_ends_at=created + timedelta(days=1))
-    utc_tenant = make.tenant(created_at=datetime(2025, 6, 1, 10, 30, 15, 123456, tzinfo=timezone.utc))
+    utc_tenant = make.tenant(created_at=datetime(2025, 6, 1, 10, 30, 15, 123456, tzinfo=UTC))
     with store.write() as s:
         s.tenants.add(tenant)
         s.tenants.add(utc_tenant)
@@ -95,7 +95,7 @@ def test_timestamps_come_back_aware_utc(store, make):
     assert found.trial_ends_at == created + timedelta(days=1)
     assert found.created_at.tzinfo is not None
     assert found_utc.created_at.utcoffset() == timedelta(0)
-    assert found_utc.created_at == datetime(2025, 6, 1, 10, 30, 15, 123456, tzinfo=timezone.utc)
+    assert found_utc.created_at == datetime(2025, 6, 1, 10, 30, 15, 123456, tzinfo=UTC)
     assert stored_event.created_at.utcoffset() == timedelta(0)
     assert stored_event.created_at == event.created_at
 

@@ -1,0 +1,67 @@
+"""The audit log in memory: append-only, ids in order, read newest first."""
+
+from __future__ import annotations
+
+import bisect
+import copy
+
+from store.errors import MissingReference
+from store.memory.base import MemoryContext, Repo, Rows
+from store.memory.cascade import CLEAR
+from store.memory.tenants import TenantRows
+from store.models import AuditDraft, AuditEvent, AuditQuery, utcnow
+
+
+class AuditRows(Rows[int, AuditEvent]):
+    on_tenant_delete = CLEAR  # the events stay, no longer naming the tenant
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: list[int] = []  # ascending
+        self.next_id = 1  # never handed out twice, even after a rollback
+
+    def _index(self, key: int, row: AuditEvent) -> None:
+        bisect.insort(self.ids, key)
+
+    def _unindex(self, key: int, row: AuditEvent) -> None:
+        del self.ids[bisect.bisect_left(self.ids, key)]
+
+
+class MemoryAudit(Repo):
+    def __init__(self, session: MemoryContext) -> None:
+        super().__init__(session)
+        self._rows = self._tables.of(AuditRows)
+        self._tenants = self._tables.of(TenantRows)
+
+    def append(self, draft: AuditDraft) -> AuditEvent:
+        undo = self._undo()
+        if draft.tenant_id is not None and draft.tenant_id not in self._tenants.by_key:
+            raise MissingReference("tenant")
+        event_id = self._rows.next_id
+        self._rows.next_id += 1
+        event = AuditEvent(**copy.deepcopy(vars(draft)), id=event_id, created_at=utcnow())
+        self._rows.insert(event_id, event, undo)
+        return copy.deepcopy(event)
+
+    def query(self, query: AuditQuery) -> list[AuditEvent]:
+        ids, events = self._rows.ids, self._rows.by_key
+        end = len(ids) if query.cursor is None else bisect.bisect_left(ids, query.cursor)
+        found: list[AuditEvent] = []
+        for index in range(end - 1, -1, -1):
+            if len(found) >= query.limit:
+                break
+            event = events[ids[index]]
+            if query.tenant_id is not None and event.tenant_id != query.tenant_id:
+                continue
+            if query.product is not None and event.product != query.product:
+                continue
+            if query.actor_id is not None and event.actor_id != query.actor_id:
+                continue
+            if query.action is not None and event.action != query.action:
+                continue
+            if query.since is not None and (event.created_at is None or event.created_at < query.since):
+                continue
+            if query.until is not None and (event.created_at is None or event.created_at >= query.until):
+                continue
+            found.append(copy.deepcopy(event))
+        return found

@@ -1,0 +1,30 @@
+"""The memory store's repositories, per API group (see store.groups). One line per
+aggregate, naming its Protocol: mypy checks here that the class is it."""
+
+from __future__ import annotations
+
+from store import interface
+from store.groups import Group, repository
+from store.memory.audit import MemoryAudit
+from store.memory.keys import MemoryApiKeys
+from store.memory.ratelimits import MemoryRateLimits
+from store.memory.sessions import MemoryAuthSessions, MemoryRefreshTokens
+from store.memory.signing import MemorySigningKeys
+from store.memory.tenants import MemoryEntitlements, MemoryTenants
+from store.memory.users import MemoryMemberships, MemoryUsers
+
+
+class Registry(Group, api="registry"):
+    tenants = repository[interface.Tenants](MemoryTenants)
+    entitlements = repository[interface.Entitlements](MemoryEntitlements)
+    api_keys = repository[interface.ApiKeys](MemoryApiKeys)
+    audit = repository[interface.Audit](MemoryAudit)
+
+
+class Identity(Group, api="identity"):
+    users = repository[interface.Users](MemoryUsers)
+    memberships = repository[interface.Memberships](MemoryMemberships)
+    auth_sessions = repository[interface.AuthSessions](MemoryAuthSessions)
+    refresh_tokens = repository[interface.RefreshTokens](MemoryRefreshTokens)
+    signing_keys = repository[interface.SigningKeys](MemorySigningKeys)
+    rate_limits = repository[interface.RateLimits](MemoryRateLimits)

@@ -1,0 +1,30 @@
+"""The SQL store's repositories, per API group (see store.groups). One line per
+aggregate, naming its Protocol: mypy checks here that the class is it."""
+
+from __future__ import annotations
+
+from store import interface
+from store.groups import Group, repository
+from store.sql.audit import SqlAudit
+from store.sql.keys import SqlApiKeys
+from store.sql.ratelimits import SqlRateLimits
+from store.sql.sessions import SqlAuthSessions, SqlRefreshTokens
+from store.sql.signing import SqlSigningKeys
+from store.sql.tenants import SqlEntitlements, SqlTenants
+from store.sql.users import SqlMemberships, SqlUsers
+
+
+class Registry(Group, api="registry"):
+    tenants = repository[interface.Tenants](SqlTenants)
+    entitlements = repository[interface.Entitlements](SqlEntitlements)
+    api_keys = repository[interface.ApiKeys](SqlApiKeys)
+    audit = repository[interface.Audit](SqlAudit)
+
+
+class Identity(Group, api="identity"):
+    users = repository[interface.Users](SqlUsers)
+    memberships = repository[interface.Memberships](SqlMemberships)
+    auth_sessions = repository[interface.AuthSessions](SqlAuthSessions)
+    refresh_tokens = repository[interface.RefreshTokens](SqlRefreshTokens)
+    signing_keys = repository[interface.SigningKeys](SqlSigningKeys)
+    rate_limits = repository[interface.RateLimits](SqlRateLimits)

@@ -1,0 +1,25 @@
+"""What the store tests need of a SQL store that the store itself does not offer."""
+
+from __future__ import annotations
+
+from store.sql import SqlStore
+from store.sql.engine import WRITE
+from store.sql.tables import ALL
+
+
+def empty_tables(store: SqlStore) -> None:
+    """Empty every table (not alembic_version) and restart the audit ids."""
+    with store.engine.connect() as conn:
+        conn.execution_options(**{WRITE: True})
+        with conn.begin():
+            if store.dialect == "postgresql":
+                names = ", ".join(conn.dialect.identifier_preparer.quote(t.name) for t in ALL)
+                conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+            else:
+                for table in reversed(ALL):
+                    conn.execute(table.delete())
+                has_sequence = conn.exec_driver_sql(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'"
+                ).first()
+                if has_sequence:
+                    conn.exec_driver_sql("DELETE FROM sqlite_sequence")
