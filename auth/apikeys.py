@@ -20,7 +20,6 @@ import re
 import secrets
 import threading
 from collections import OrderedDict
-
 from datetime import timedelta
 
 from argon2.low_level import Type, hash_secret_raw

@@ -29,11 +29,12 @@ import time
 from dataclasses import dataclass
 from uuid import UUID
 
-from auth import apikeys, audit, roles
+from auth import apikeys, roles
+from auth.context import Auth
 from auth.principal import ADMIN_KEY, API_KEY, SERVICE, SESSION_KINDS, SUPPORT, Principal
 from auth.tokens import InvalidToken
 from charter import runtime
-from charter.errors import ApiError
+from charter.domain import Event, Forbidden, Invalid, Unauthorized
 from charter.specs import operations
 from store.errors import MissingReference
 from store.models import INACTIVE_TENANT_STATUSES, utcnow
@@ -60,8 +61,9 @@ class Requirement:
     """An operation's security: alternatives of (scheme, scopes); none at all means public."""
 
     alternatives: tuple[tuple[str, frozenset[str]], ...]
+    schemes: frozenset[str] = frozenset()  # of the alternatives, derived
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "schemes", frozenset(s for s, _ in self.alternatives))
 
     @property
@@ -106,15 +108,16 @@ def requirements(spec: dict) -> dict[str, Requirement]:
     }
 
 
-def _unauthorized(message: str, code: str = "unauthorized") -> ApiError:
-    return ApiError(401, message, code)  # charter.errors adds the WWW-Authenticate challenge
+def _unauthorized(message: str, code: str = "unauthorized") -> Unauthorized:
+    return Unauthorized(message, code)  # charter.errors adds the WWW-Authenticate challenge
 
 
 class Gate:
     def __init__(self, services: runtime.Services, spec: dict):
         self.services = services
+        self.auth = services.get(Auth)
         self.rules = requirements(spec)
-        admin = services.settings.admin_key
+        admin = self.auth.settings.admin_key
         self._admin = admin.encode("utf-8") if admin else None  # as the header's bytes carry it
         self._inline = bool(getattr(services.store, "never_blocks", False))
 
@@ -127,23 +130,21 @@ class Gate:
         self, operation_id: str | None, method: str, path: str, headers: dict, defer=None
     ) -> Principal | None:
         """The principal the request's credentials stand for, None for a public operation (or
-        none matched); ApiError 401, 403 or 429 when it may not call the operation.
+        none matched); Unauthorized, Forbidden or RateLimited when it may not call the operation.
 
         Whether a token's session is still live is a store read. On a store that blocks, a
         caller that gives `defer` receives that check (a function raising the 401) to run in the
         handler's turn instead of a hand-off of its own (charter.dispatch.BEFORE)."""
-        requirement = self.rules.get(operation_id)
+        requirement = self.rules.get(operation_id) if operation_id is not None else None
         if requirement is None or requirement.public:
             return None
         principal, scheme = await self._authenticate(headers.get(b"authorization"), requirement, defer)
         principal = await self._tenant_contract(principal, headers.get(b"x-tenant-id"), method, path)
         missing = requirement.missing(scheme, principal)
         if missing:
-            raise ApiError(
-                403,
+            raise Forbidden(
                 f"this operation needs {', '.join(sorted(missing))}, which this "
-                f"{principal.kind} credential does not grant",
-                "forbidden",
+                f"{principal.kind} credential does not grant"
             )
         if principal.kind == SUPPORT and method in ("GET", "HEAD"):
             await self._blocking(self._audit_support_read, principal, operation_id, method, path)
@@ -165,7 +166,7 @@ class Gate:
             return await self._blocking(self._key_principal, credential, runtime.caller().source_ip), KEY
         if not requirement.accepts(TOKEN):
             raise _unauthorized("this operation takes a registry API key (bp_…)", "invalid_api_key")
-        tokens = self.services.tokens
+        tokens = self.auth.tokens
         # A token this worker verified before: its cache entry is the exact token text, so this
         # look-up reveals nothing about the admin key, which is compared in constant time below.
         principal = tokens.cached(credential, time.time())
@@ -202,9 +203,9 @@ class Gate:
         """Every key presented counts against the address; failures that cost an argon2 run
         count against the key prefix, which refuses further runs once used up but never a key
         this worker verified before (auth.ratelimit)."""
-        store, limits = self.services.store, self.services.limits
+        store, limits = self.services.store, self.auth.limits
         limits.acquire(store, "exchange", ip=ip)
-        key = limits.key_attempt(store, self.services.keys, plaintext, "exchange")
+        key = limits.key_attempt(store, self.auth.keys, plaintext, "exchange")
         if key is None:
             raise _unauthorized(
                 "the API key is not valid (unknown, revoked, or its tenant is not active)", "invalid_api_key"
@@ -228,7 +229,7 @@ class Gate:
         asserted = UUID(text) if _UUID.fullmatch(text) else None
         if principal.tenant_id is None:
             if asserted is None:
-                raise ApiError(400, "x-tenant-id must be a tenant id (a UUID)", "invalid_input")
+                raise Invalid("x-tenant-id must be a tenant id (a UUID)")
             return principal.acting_for(asserted)
         if asserted != principal.tenant_id:
             await self._blocking(self._audit_mismatch, principal, text[:100], method, path)
@@ -236,36 +237,34 @@ class Gate:
         return principal
 
     def _audit_mismatch(self, principal: Principal, asserted: str, method: str, path: str) -> None:
-        self._append(
-            principal,
-            audit.event(
+        self._record(
+            Event(
                 "auth.tenant_mismatch",
+                principal.as_actor(runtime.caller()),
+                "tenant",
+                asserted,
                 tenant_id=principal.tenant_id,
-                target_type="tenant",
-                target_id=asserted,
-                actor=principal,
                 metadata={"method": method, "path": path},
-            ),
+            )
         )
 
     def _audit_support_read(self, principal: Principal, operation_id: str, method: str, path: str) -> None:
-        self._append(
-            principal,
-            audit.event(
+        self._record(
+            Event(
                 "support_session.read",
+                principal.as_actor(runtime.caller()),
+                "operation",
+                operation_id,
                 tenant_id=principal.tenant_id,
-                target_type="operation",
-                target_id=operation_id,
-                actor=principal,
                 metadata={"method": method, "path": path},
-            ),
+            )
         )
 
-    def _append(self, principal: Principal, draft) -> None:
+    def _record(self, event: Event) -> None:
         try:
             with self.services.store.write() as s:
-                s.audit.append(draft)
+                s.record(event)
         except MissingReference:  # the caller's tenant is gone; keep the event without it
-            draft.tenant_id = None
+            event.tenant_id = None
             with self.services.store.write() as s:
-                s.audit.append(draft)
+                s.record(event)

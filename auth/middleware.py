@@ -5,8 +5,8 @@ credentials may call the operation; the principal it answers is bound for the ha
 (charter.runtime.principal()) for the rest of the request. On a store that blocks, the check that
 the token's session is still live runs on the handler's thread just before the handler
 (charter.dispatch.BEFORE), rather than costing a hand-off of its own; a request that fails
-validation first answers its 400 without it, which tells a revoked token nothing. Refusals are ApiErrors (401, 403,
-429), rendered in the error shape by the exception layer outside.
+validation first answers its 400 without it, which tells a revoked token nothing. Refusals are domain errors (401, 403,
+429 by charter.errors' table), rendered in the error shape by the exception layer outside.
 """
 
 from __future__ import annotations

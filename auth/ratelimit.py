@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 
 from auth import apikeys
-from charter.errors import ApiError
+from charter.domain import RateLimited
 from store.models import RateBucket
 
 DEFAULTS: dict[str, tuple[int, int] | None] = {
@@ -86,11 +86,11 @@ class Limits:
         return out
 
     def acquire(self, store, action: str, **subjects: str | None) -> None:
-        """Count one attempt; ApiError 429 (and nothing counted) when any limit is used up."""
+        """Count one attempt; RateLimited (and nothing counted) when any limit is used up."""
         _refuse(action, self._wait(store, action, subjects, count=True))
 
     def check(self, store, action: str, **subjects: str | None) -> None:
-        """ApiError 429 when one more attempt would not fit; counts nothing."""
+        """RateLimited when one more attempt would not fit; counts nothing."""
         _refuse(action, self._wait(store, action, subjects, count=False))
 
     def key_attempt(self, store, verifier, plaintext: str, action: str, **charge_on_failure: str | None):
@@ -128,9 +128,4 @@ class Limits:
 def _refuse(action: str, wait: float) -> None:
     if wait > 0:
         seconds = max(1, math.ceil(wait))
-        raise ApiError(
-            429,
-            f"too many {action} attempts; retry in {seconds} s",
-            "rate_limited",
-            headers={"Retry-After": str(seconds)},
-        )
+        raise RateLimited(f"too many {action} attempts; retry in {seconds} s", seconds)

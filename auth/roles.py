@@ -3,52 +3,70 @@
 An operation names the permissions it needs as the scopes of its security requirement in the spec
 (`security: [{bearerAuth: [api_keys:write]}]`); the security middleware grants the request when
 the caller's permissions include them. Whether the object asked for belongs to the caller's tenant
-is the other half of the rule, in auth.access.
+is the other half of the rule, decided by the services with the actor (charter.domain.Actor.sees).
 
-Platform roles (platform_admin, support) belong to users without a tenant; tenant roles
-(tenant_admin, tenant_member) to a user's membership in one tenant. A tenant-bound caller never
-holds a platform permission, whatever its roles or an API key's scopes say, so nothing a tenant
-grants itself reaches beyond it.
+The permissions themselves belong to the APIs: each declares its own (charter.api.Permissions)
+and the composition root hands them all to `define()` at start-up, which fills the sets below in
+place. The roles are fixed:
+
+- platform_admin: every permission;
+- support: every tenant-level read, and the platform permissions (it reads across tenants and
+  runs their lifecycle; to change anything inside one tenant it opens a support session there,
+  with a reason, and every action is audited as such);
+- tenant_admin: every tenant-level permission, inside its tenant;
+- tenant_member: the tenant-level reads, inside its tenant.
+
+A tenant-bound caller never holds a platform permission, whatever its roles or an API key's
+scopes say, so nothing a tenant grants itself reaches beyond it.
 """
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
+
+from charter.api import Permissions
 
 PLATFORM_ROLES = ("platform_admin", "support")
 TENANT_ROLES = ("tenant_admin", "tenant_member")
 
-READ = frozenset(
-    {
-        "tenants:read",
-        "entitlements:read",
-        "catalog:read",
-        "api_keys:read",
-        "audit:read",
-    }
-)
-TENANT_PERMISSIONS = READ | {"catalog:request", "api_keys:write", "audit:write"}
-# Only a caller bound to no tenant can hold these.
-PLATFORM_PERMISSIONS = frozenset({"tenants:write", "support:session"})
-ALL_PERMISSIONS = TENANT_PERMISSIONS | PLATFORM_PERMISSIONS
-
-GRANTS: dict[str, frozenset[str]] = {
-    "platform_admin": ALL_PERMISSIONS,
-    # Support reads across tenants and runs their lifecycle; to change anything inside one tenant
-    # it opens a support session there, with a reason, and every action is audited as such.
-    "support": READ | PLATFORM_PERMISSIONS,
-    "tenant_admin": TENANT_PERMISSIONS,
-    "tenant_member": READ,
-}
+# Filled in place by define(), so every module that imported them sees the same sets.
+READ: set[str] = set()
+TENANT_PERMISSIONS: set[str] = set()
+PLATFORM_PERMISSIONS: set[str] = set()
+ALL_PERMISSIONS: set[str] = set()
+GRANTS: dict[str, set[str]] = {role: set() for role in (*PLATFORM_ROLES, *TENANT_ROLES)}
 # What a support session (a support user acting inside one tenant) may do there.
 SUPPORT_SESSION = TENANT_PERMISSIONS
+
+
+def define(declared: Iterable[Permissions]) -> None:
+    """Take every API's permissions (again: the sets are replaced, not added to)."""
+    declared = list(declared)
+    read = set().union(*(p.read for p in declared))
+    tenant = read.union(*(p.write for p in declared))
+    platform = set().union(*(p.platform for p in declared))
+    clash = tenant & platform
+    if clash:
+        raise ValueError(f"permissions both tenant-level and platform-level: {sorted(clash)}")
+    for target, value in (
+        (READ, read),
+        (TENANT_PERMISSIONS, tenant),
+        (PLATFORM_PERMISSIONS, platform),
+        (ALL_PERMISSIONS, tenant | platform),
+        (GRANTS["platform_admin"], tenant | platform),
+        (GRANTS["support"], read | platform),
+        (GRANTS["tenant_admin"], tenant),
+        (GRANTS["tenant_member"], read),
+    ):
+        target.clear()
+        target.update(value)
 
 
 def permissions(roles: Iterable[str], *, tenant_bound: bool) -> frozenset[str]:
     """What these roles grant; unknown roles grant nothing."""
     granted: set[str] = set()
     for role in roles:
-        granted |= GRANTS.get(role, frozenset())
+        granted |= GRANTS.get(role, set())
     return frozenset(granted & TENANT_PERMISSIONS if tenant_bound else granted)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Iterable
+from collections.abc import Iterable
 from uuid import UUID
 
 import jwt
@@ -78,7 +78,7 @@ class Tokens:
             claims["scope"] = " ".join(scopes)
         if reason is not None:
             claims["reason"] = reason
-        return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": kid}), claims["exp"]
+        return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": kid}), now + ttl
 
     # --------------------------------------------------------------------------- verification
 
@@ -87,7 +87,7 @@ class Tokens:
         principal = self._verified.get(token)
         if principal is None:
             return None
-        if principal.expires_at > now:
+        if principal.expires_at is not None and principal.expires_at > now:
             return principal
         self._verified.pop(token, None)
         return None
@@ -148,7 +148,7 @@ def _principal(claims: dict) -> Principal:
         raise InvalidToken(f"a {kind} token must name its tenant")
     scopes = tuple(scope.split())
     if kind == SUPPORT:
-        granted = roles.SUPPORT_SESSION
+        granted = frozenset(roles.SUPPORT_SESSION)
     elif kind == SERVICE:
         granted = roles.key_permissions(scopes)
     else:

@@ -33,7 +33,7 @@ class Op:
     body: str | None = None
     headers: tuple[tuple[str, str], ...] = ()  # (name, value) pairs sent with every request
 
-    def with_headers(self, headers: dict[str, str] | None) -> "Op":
+    def with_headers(self, headers: dict[str, str] | None) -> Op:
         """This op with `headers` (name -> value) added to what it sends."""
         return Op(self.method, self.path, self.body, (*self.headers, *(headers or {}).items()))
 

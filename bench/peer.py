@@ -12,7 +12,7 @@ services, admits every request in a FastAPI dependency that knows its endpoint's
 (credentials, token cache, session or key liveness, tenant header, scopes; public operations pass
 untouched), and the endpoint binds the principal it answers (charter.runtime.bind_principal)
 around the handler call, in whatever thread FastAPI runs the endpoint in. Refusals are Charter's
-ApiErrors and answer Charter's error body, WWW-Authenticate included.
+domain errors and answer Charter's error body, WWW-Authenticate included.
 
 Endpoints are `def`: the handlers are blocking functions, and FastAPI runs `def` endpoints in its
 threadpool. With BENCH_PEER_ENDPOINTS=async they are `async def` instead and call the handlers
@@ -41,10 +41,11 @@ from pydantic import AwareDatetime, BaseModel, Field
 from auth.gate import Gate
 from auth.principal import Principal
 from charter import logs, middleware, runtime, specs
+from charter.domain import DomainError, Unavailable
 from charter.errors import CODES, ApiError, answer_headers
+from handlers.gateway import health
 from handlers.identity import tokens
-from handlers.registry import api_keys, audit, health, tenants
-from store.errors import Unavailable
+from handlers.registry import api_keys, audit, tenants
 
 SLUG = r"^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$"
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -204,7 +205,7 @@ def _endpoint(func):
 def _admission(gate: Gate, operation_id: str):
     """A FastAPI dependency: Charter's gate for `operation_id`, as auth.middleware runs it (with
     the raw ASGI headers the request middleware keeps on the caller). Its answer is the principal
-    (None for a public operation); a refusal raises Charter's ApiError."""
+    (None for a public operation); a refusal raises Charter's domain error."""
 
     async def admitted(request: Request) -> Principal | None:
         scope = request.scope
@@ -238,7 +239,7 @@ def _body(result):
 
 
 def create_app(services: runtime.Services | None = None) -> FastAPI:
-    """The peer over `services` (default: built from the environment as charter/app.py does)."""
+    """The peer over `services` (default: built from the environment as server/app.py does)."""
     services = services or build_services()
     models = os.environ.get("BENCH_PEER_RESPONSE_MODELS", "1") != "0"
     gate = Gate(services, specs.load_merged(services.settings.specs))
@@ -253,11 +254,14 @@ def create_app(services: runtime.Services | None = None) -> FastAPI:
     async def api_error(_request, exc: ApiError):
         return _error(exc.status, exc.message, exc.code, exc.headers)
 
-    @app.exception_handler(Unavailable)
-    async def store_unavailable(_request, _exc):
-        return _error(503, "The store cannot be reached; try again shortly.", "store_unavailable")
+    @app.exception_handler(DomainError)
+    async def domain_error(_request, exc: DomainError):
+        if isinstance(exc, Unavailable):
+            return _error(503, "The store cannot be reached; try again shortly.", exc.code)
+        answer = ApiError.of(exc)
+        return _error(answer.status, answer.message, answer.code, answer.headers)
 
-    op = "handlers.registry.health.healthz"
+    op = "handlers.gateway.health.healthz"
 
     @app.get("/healthz", response_model=answer(Status), operation_id=op)
     @_endpoint
@@ -353,9 +357,9 @@ def create_app(services: runtime.Services | None = None) -> FastAPI:
 
 
 def build_services(settings=None, store=None) -> runtime.Services:
-    """runtime.Services exactly as charter.app.create_app builds them (charter.app.build_services)."""
-    from charter.app import build_services as charter_services
+    """runtime.Services exactly as server.app.create_app builds them (server.app.build_services)."""
     from charter.config import Settings
+    from server.app import build_services as charter_services
 
     return charter_services(settings or Settings.from_env(), store)
 

@@ -24,7 +24,7 @@ class Summary:
     errors: int
 
     @classmethod
-    def of(cls, results: list[Result]) -> "Summary":
+    def of(cls, results: list[Result]) -> Summary:
         return cls(
             rps=statistics.median(r.rps for r in results),
             spread=(max(r.rps for r in results) - min(r.rps for r in results))
@@ -68,7 +68,7 @@ class Row:
     @classmethod
     def measured(
         cls, scenario: int, operation: str, server: str, store: str, summary: Summary, rss_mib: float | None, **extra
-    ) -> "Row":
+    ) -> Row:
         row = cls(
             scenario,
             operation,
@@ -130,7 +130,7 @@ def _cells(row: Row) -> list[str]:
 
 def _line(cells: list[str]) -> str:
     parts = []
-    for text, (_, width, align) in zip(cells, COLUMNS):
+    for text, (_, width, align) in zip(cells, COLUMNS, strict=False):
         parts.append(f"{text:{align}{width}}" if width else text)
     return "  ".join(parts).rstrip()
 

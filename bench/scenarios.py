@@ -50,7 +50,7 @@ def _tenant_rounds(run: Run, fleet: list[servers.Server]) -> dict[tuple[str, str
         entries = [(server, ops[server.label][name]) for server in fleet]
         run.say(f"{name}: warm-up, then {run.options.rounds} rounds on {', '.join(s.label for s in fleet)}")
         run.warm(entries)
-        for server, summary in zip(fleet, run.alternate(entries)):
+        for server, summary in zip(fleet, run.alternate(entries), strict=False):
             out[(server.label, name)] = (summary, server.peak_rss_mb())
     return out
 
@@ -214,7 +214,7 @@ def scenario_3(run: Run) -> list[Row]:
                 entries.append((server, Op("POST", VERIFY, f'{{"key":"{key}"}}')))
             cold = {s.label: [] for s in fleet}
 
-            def drive(server, op, duration=None):
+            def drive(server, op, duration=None, cold=cold, tenants=tenants):
                 if duration is None:  # a measured round: first one cold verify of a fresh key
                     cold[server.label].append(_cold_verify_ms(server, tenants[server.label]))
                 return run.open(server, op, duration)

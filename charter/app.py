@@ -1,4 +1,6 @@
-"""The app factory: Connexion's spec-driven middleware around Charter's handler app, over one store.
+"""The app factory: Connexion's spec-driven middleware around Charter's handler app, for the APIs
+given, over the services given. It knows no particular API: the composition root (server.app)
+says which APIs exist, builds the store and the security layer, and calls create_app.
 
 The stack, outermost first (one Connexion app per process):
 
@@ -7,18 +9,19 @@ The stack, outermost first (one Connexion app per process):
     ExceptionMiddleware          every error rendered as {"error", "message"}
     IndexedRoutingMiddleware     method + path -> operationId, from the merged spec (charter.router)
     UnroutedMiddleware           no operation: /openapi.json, /v1/openapi.json and /docs, else 404 / 405
-    AuthMiddleware               the spec's security: credentials, liveness, tenant header, scopes
+    security                     the composition root's: credentials, tenant header, scopes
     CachedRequestValidation      parameters and body against the spec (validators built once)
     ResponseValidationMiddleware only when validate_responses (tests, development)
-    LifespanMiddleware
-    HandlerApp                   the operationId's function, its answer written as JSON
+    LifespanMiddleware           every mounted API's lifespan hooks (background work)
+    HandlerApp                   the operationId's function (sync, async or streaming), its answer written
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
-from typing import Iterable
+from typing import Any
 
 from connexion.apps.abstract import AbstractApp
 from connexion.middleware.exceptions import ExceptionMiddleware
@@ -27,25 +30,25 @@ from connexion.middleware.response_validation import ResponseValidationMiddlewar
 from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.options import SwaggerUIOptions
 
-from auth import ratelimit
-from auth.apikeys import KeyVerifier
-from auth.middleware import AuthMiddleware
-from auth.signing import KeyRing
-from auth.tokens import LEEWAY_S, Tokens
-from charter import errors, formats, runtime, specs
-from charter.catalog import Catalog
-from charter.config import Settings
+from charter import errors, formats, specs
+from charter.api import Api, Lifespan, mounted
 from charter.dispatch import HandlerApp, Runner
 from charter.middleware import RequestMiddleware
 from charter.router import IndexedRoutingMiddleware
 from charter.routes import RouteTable, UnroutedMiddleware
+from charter.runtime import Services
 from charter.validation import CachedRequestValidationMiddleware
+
+Security = Callable[..., Any]  # (app, *, services, spec) -> an ASGI middleware
 
 
 class CharterApp(AbstractApp):
     """A Connexion app whose innermost layer is charter.dispatch.HandlerApp."""
 
-    def __init__(self, import_name: str, *, runner: Runner, **kwargs):
+    services: Services
+    apis: list[Api]
+
+    def __init__(self, import_name: str, *, runner: Runner, **kwargs: Any):
         self._middleware_app = HandlerApp(runner)
         super().__init__(import_name, **kwargs)
 
@@ -56,70 +59,66 @@ class CharterApp(AbstractApp):
         self.middleware.add_error_handler(code_or_exception, function)
 
 
-def middlewares(services: runtime.Services, spec: dict, routes: RouteTable, validate_responses: bool) -> list:
-    stack = [
+def middlewares(
+    services: Services, spec: dict, routes: RouteTable, validate_responses: bool, security: Security | None = None
+) -> list:
+    stack: list = [
         ServerErrorMiddleware,
         partial(RequestMiddleware, services=services),
         ExceptionMiddleware,
         IndexedRoutingMiddleware,
         partial(UnroutedMiddleware, table=routes),
-        partial(AuthMiddleware, services=services, spec=spec),
-        CachedRequestValidationMiddleware,
     ]
+    if security is not None:
+        stack.append(partial(security, services=services, spec=spec))
+    stack.append(CachedRequestValidationMiddleware)
     if validate_responses:
         stack.append(ResponseValidationMiddleware)
     return stack + [LifespanMiddleware]
 
 
-def build_services(settings: Settings, store=None) -> runtime.Services:
-    """What handlers reach through charter.runtime: the store (DATABASE_URL's unless given), the
-    catalog, the API key verifier, tokens over this process's signing keys, the rate limits and
-    the runner for blocking calls."""
-    from store import open_store
+def _lifespan(hooks: Sequence[Lifespan], services: Services) -> Callable[[Any], Any] | None:
+    """Every hook entered at start-up, in order, and left at shutdown, in reverse."""
+    if not hooks:
+        return None
 
-    if store is None:
-        store = open_store(settings.database_url)
-    try:
-        limits = ratelimit.Limits(ratelimit.parse(settings.rate_limits))
-    except ValueError as exc:
-        raise SystemExit(f"CHARTER_RATE_LIMITS: {exc}") from None
-    keyring = KeyRing(
-        store,
-        rotate_every=timedelta(seconds=settings.key_rotation),
-        outlives_by=timedelta(seconds=settings.longest_token + LEEWAY_S),
-    )
-    return runtime.Services(
-        store=store,
-        settings=settings,
-        catalog=Catalog.load(settings.catalog_file),
-        keys=KeyVerifier(),
-        tokens=Tokens(keyring, issuer=settings.issuer, audience=settings.audience),
-        limits=limits,
-        runner=Runner(settings.handler_threads(store)),
-    )
+    @asynccontextmanager
+    async def run(_app: Any) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            for hook in hooks:
+                await stack.enter_async_context(hook(services))
+            yield
+
+    return run
 
 
 def create_app(
-    names: Iterable[str] = (),
+    apis: Sequence[Api],
+    services: Services,
     *,
-    settings: Settings | None = None,
-    store=None,
+    security: Security | None = None,
+    lifespans: Sequence[Lifespan] = (),
     validate_responses: bool = False,
 ) -> CharterApp:
-    """Mount every spec in specs/ (or the named subset) over `store` (default: DATABASE_URL)."""
-    settings = settings or Settings.from_env()
-    names = tuple(names) or settings.specs
+    """Mount the APIs the settings name (every one when none) over `services`: each mounted API's
+    components are built into services.components first."""
     formats.install()
-    services = build_services(settings, store)
-    spec = specs.load_merged(names)
+    chosen = mounted(apis, services.settings.specs)
+    for api in chosen:
+        for component in api.build(services) if api.build else ():
+            services.components[type(component)] = component
+    spec = specs.load_merged([str(api.spec_path) for api in chosen])
     routes = RouteTable(spec)
+    hooks = [*lifespans, *(api.lifespan for api in chosen if api.lifespan)]
     app = CharterApp(
         __name__,
         runner=services.runner,
-        middlewares=middlewares(services, spec, routes, validate_responses),
+        middlewares=middlewares(services, spec, routes, validate_responses, security),
+        lifespan=_lifespan(hooks, services),
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"),
     )
     app.add_api(spec, validate_responses=validate_responses, strict_validation=False)
     errors.install(app, routes)
     app.services = services
+    app.apis = chosen
     return app

@@ -1,20 +1,26 @@
-"""Settings, read once from the environment with sane defaults."""
+"""The spine's settings, read once from the environment with sane defaults.
+
+Each API reads its own settings from the same environment (`Settings.env`), with the readers
+here (`whole`, `seconds`), so the spine carries nothing of any one API's.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS_DIR = ROOT / "specs"
 DEFAULT_SQLITE_FILE = "charter.db"
 DEFAULT_HANDLER_THREADS = 4
-ADMIN_KEY_MIN_LENGTH = 32
-SUPPORT_SESSION_MAX_S = 3600
 
 
-def _int(env: dict, name: str, default: int | None) -> int | None:
+def whole(env: Mapping[str, str], name: str, default: int | None) -> int | None:
+    """An integer setting; SystemExit naming the variable when it is not one."""
     raw = env.get(name)
     if raw in (None, ""):
         return default
@@ -24,76 +30,54 @@ def _int(env: dict, name: str, default: int | None) -> int | None:
         raise SystemExit(f"{name} must be a whole number, got {raw!r}") from None
 
 
-@dataclass(frozen=True)
-class Settings:
-    database_url: str
-    max_body_bytes: int = 1024 * 1024
-    catalog_file: Path = ROOT / "catalog.yaml"
-    host: str = "127.0.0.1"
-    port: int = 8080
-    workers: int = 1
-    specs: tuple[str, ...] = field(default_factory=tuple)
-    threads: int | None = None  # CHARTER_HANDLER_THREADS; None: chosen by the store
-    api_version: str = "v1"
-    admin_key: str | None = None  # bootstrap: `Authorization: Bearer <it>` acts as platform_admin
-    issuer: str = "charter"
-    audience: str = "charter"
-    access_ttl: int = 900  # login access tokens, seconds
-    service_ttl: int = 600  # tokens minted from API keys
-    session_ttl: int = 7 * 86400  # a login session, and so its refresh tokens
-    key_rotation: int = 86400  # a worker signs with one key this long
-    rate_limits: str = ""  # CHARTER_RATE_LIMITS, over auth.ratelimit.DEFAULTS
-
-    @property
-    def longest_token(self) -> int:
-        """The longest lifetime any access token can have, in seconds."""
-        return max(self.access_ttl, self.service_ttl, SUPPORT_SESSION_MAX_S)
-
-    def handler_threads(self, store) -> int:
-        """Threads that run handlers: none (on the event loop) for a store that never blocks."""
-        if self.threads is not None:
-            return self.threads
-        return 0 if getattr(store, "never_blocks", False) else DEFAULT_HANDLER_THREADS
-
-    @classmethod
-    def from_env(cls, env: dict | None = None) -> "Settings":
-        env = dict(os.environ if env is None else env)
-        url = env.get("DATABASE_URL") or f"sqlite:///{Path.cwd() / DEFAULT_SQLITE_FILE}"
-        specs = tuple(s for s in env.get("CHARTER_SPECS", "").split(",") if s.strip())
-        return cls(
-            database_url=url,
-            max_body_bytes=_int(env, "CHARTER_MAX_BODY_BYTES", 1024 * 1024),
-            catalog_file=Path(env.get("CHARTER_CATALOG") or ROOT / "catalog.yaml"),
-            host=env.get("CHARTER_HOST") or "127.0.0.1",
-            port=_int(env, "CHARTER_PORT", 8080),
-            workers=_int(env, "CHARTER_WORKERS", 1),
-            specs=tuple(s.strip() for s in specs),
-            threads=_int(env, "CHARTER_HANDLER_THREADS", None),
-            api_version=env.get("CHARTER_API_VERSION") or "v1",
-            admin_key=_admin_key(env.get("CHARTER_ADMIN_KEY")),
-            issuer=env.get("CHARTER_JWT_ISSUER") or "charter",
-            audience=env.get("CHARTER_JWT_AUDIENCE") or "charter",
-            access_ttl=_positive(env, "CHARTER_ACCESS_TOKEN_TTL", 900),
-            service_ttl=_positive(env, "CHARTER_SERVICE_TOKEN_TTL", 600),
-            session_ttl=_positive(env, "CHARTER_SESSION_TTL", 7 * 86400),
-            key_rotation=_positive(env, "CHARTER_SIGNING_KEY_ROTATION", 86400),
-            rate_limits=env.get("CHARTER_RATE_LIMITS") or "",
-        )
-
-
-def _positive(env: dict, name: str, default: int) -> int:
-    value = _int(env, name, default)
+def seconds(env: Mapping[str, str], name: str, default: int) -> int:
+    """A positive number of seconds."""
+    value = whole(env, name, default)
+    assert value is not None
     if value < 1:
         raise SystemExit(f"{name} must be a positive number of seconds, got {value}")
     return value
 
 
-def _admin_key(value: str | None) -> str | None:
-    if not value:
-        return None
-    if len(value) < ADMIN_KEY_MIN_LENGTH or value != value.strip():
-        raise SystemExit(
-            f"CHARTER_ADMIN_KEY must be at least {ADMIN_KEY_MIN_LENGTH} characters without "
-            "surrounding spaces (try: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+def _frozen(env: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(env))
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    max_body_bytes: int = 1024 * 1024
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1
+    specs: tuple[str, ...] = field(default_factory=tuple)  # CHARTER_SPECS: the APIs to mount
+    threads: int | None = None  # CHARTER_HANDLER_THREADS; None: chosen by the store
+    api_version: str = "v1"
+    env: Mapping[str, str] = field(default_factory=lambda: _frozen({}), compare=False, repr=False)
+
+    def handler_threads(self, store: Any) -> int:
+        """Threads that run handlers: none (on the event loop) for a store that never blocks."""
+        if self.threads is not None:
+            return self.threads
+        return 0 if getattr(store, "never_blocks", False) else DEFAULT_HANDLER_THREADS
+
+    def with_env(self, **values: str) -> Settings:
+        """These settings with more environment (an API's settings read it)."""
+        return Settings(**{**self.__dict__, "env": _frozen({**self.env, **values})})
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        url = env.get("DATABASE_URL") or f"sqlite:///{Path.cwd() / DEFAULT_SQLITE_FILE}"
+        specs = tuple(s.strip() for s in env.get("CHARTER_SPECS", "").split(",") if s.strip())
+        return cls(
+            database_url=url,
+            max_body_bytes=whole(env, "CHARTER_MAX_BODY_BYTES", 1024 * 1024) or 0,
+            host=env.get("CHARTER_HOST") or "127.0.0.1",
+            port=whole(env, "CHARTER_PORT", 8080) or 0,
+            workers=whole(env, "CHARTER_WORKERS", 1) or 0,
+            specs=specs,
+            threads=whole(env, "CHARTER_HANDLER_THREADS", None),
+            api_version=env.get("CHARTER_API_VERSION") or "v1",
+            env=_frozen(env),
         )
-    return value

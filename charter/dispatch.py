@@ -5,10 +5,11 @@ Connexion resolves every operationId to its function at start-up; this app repla
 
 - arguments come from what charter.validation already parsed (path, query, body), mapped to the
   handler's parameters by Connexion's own rules (`get_arguments`), so handlers keep their shape;
-- the handler runs on the event loop when the store never blocks (the memory store), and on a
-  small thread pool when it does (SQLite, PostgreSQL), with the request's context variables;
+- a plain handler runs on the event loop when the store never blocks (the memory store), and on
+  a small thread pool when it does (SQLite, PostgreSQL), with the request's context variables;
+  an `async def` handler always runs on the event loop (what it awaits must not block);
 - the answer (a dict, a `(body, status)` or `(body, status, headers)` tuple, or NoContent) is
-  written as JSON with orjson.
+  written as JSON with orjson; a charter.streaming.Stream is written chunk by chunk as it comes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import inspect
 import json
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
@@ -27,8 +29,10 @@ from connexion.decorators.parameter import get_arguments, sanitized, unwrap_deco
 from connexion.lifecycle import ConnexionResponse
 from connexion.utils import inspect_function_arguments
 from starlette.responses import Response as StarletteResponse
+from starlette.responses import StreamingResponse
 
 from charter.bodies import read_body
+from charter.streaming import Stream
 from charter.validation import parsed
 
 # scope["extensions"][BEFORE]: a check an outer layer wants run in the handler's turn, just before
@@ -62,6 +66,7 @@ class HandlerOperation:
     def __init__(self, operation, runner: Runner):
         self._operation = operation
         self._fn = operation.function
+        self._async = inspect.iscoroutinefunction(unwrap_decorators(self._fn))
         self._runner = runner
         self.operation_id = operation.operation_id
         self._arguments, self._has_kwargs = inspect_function_arguments(unwrap_decorators(self._fn))
@@ -96,7 +101,19 @@ class HandlerOperation:
         if self._body_defined and "body" not in found:
             raw_body = await read_body(receive) or None
         kwargs = self._kwargs(scope, found, raw_body)
-        result = await self._runner.call(self._fn, kwargs, scope["extensions"].get(BEFORE))
+        before = scope["extensions"].get(BEFORE)
+        if self._async:
+            if before is not None:
+                await self._runner.call(before, {})
+            result = await self._fn(**kwargs)
+        else:
+            result = await self._runner.call(self._fn, kwargs, before)
+        if isinstance(result, Stream):
+            response = StreamingResponse(
+                result.chunks, status_code=result.status, headers=dict(result.headers), media_type=result.media_type
+            )
+            await response(scope, receive, send)
+            return
         if isinstance(result, (StarletteResponse, ConnexionResponse)):
             await _send_framework(result, scope, receive, send)
             return

@@ -35,14 +35,17 @@ class Actor:
     request_id: str | None = None  # the request, or the job run, it acts under
     source_ip: str | None = None
     user_agent: str | None = None
-    session_id: UUID | None = None  # a support session's id
+    session_id: UUID | None = None  # the session (or API key) behind its credential
     reason: str | None = None  # why a support session was opened
 
     def sees(self, tenant_id: UUID | None) -> bool:
-        """Whether this actor may see what belongs to `tenant_id` (None: to no tenant)."""
+        """Whether this actor may see what belongs to `tenant_id` (None: to no tenant). Nobody
+        authenticated sees nothing: a handler reached that way by mistake shows nothing."""
+        if self.kind == ANONYMOUS:
+            return False
         return self.tenant_id is None or self.tenant_id == tenant_id
 
-    def as_(self, kind: str, id: str | None) -> "Actor":
+    def as_(self, kind: str, id: str | None) -> Actor:
         """The same request, attributed to someone else (a sign-in names its user once known)."""
         return Actor(kind, id, self.tenant_id, self.request_id, self.source_ip, self.user_agent)
 

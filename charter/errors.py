@@ -1,7 +1,9 @@
 """One error shape everywhere: {"error": "<stable_code>", "message": "<human text>"}.
 
-Handlers raise ApiError; Connexion's own problems (validation, routing, media type) and any
-unexpected exception are rendered in the same shape by the handlers registered here.
+Services raise domain errors (charter.domain); STATUS maps each kind to its HTTP status, in this
+one table. The spine's own layers raise ApiError for what only HTTP knows (a missing body, say).
+Connexion's problems (validation, routing, media type) and any unexpected exception are
+rendered in the same shape by the handlers registered here.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import logging
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionResponse
 from starlette.exceptions import HTTPException
+
+from charter import domain
 
 log = logging.getLogger("charter.errors")
 
@@ -32,8 +36,27 @@ CODES = {
 }
 
 
+# Domain error kinds -> status. The most specific kind in an error's class hierarchy wins.
+STATUS: dict[type[domain.DomainError], int] = {
+    domain.Invalid: 400,
+    domain.Unauthorized: 401,
+    domain.Forbidden: 403,
+    domain.NotFound: 404,
+    domain.Conflict: 409,
+    domain.RateLimited: 429,
+    domain.Unavailable: 503,
+}
+
+
+def status_of(exc: domain.DomainError) -> int:
+    for kind in type(exc).__mro__:
+        if kind in STATUS:
+            return STATUS[kind]
+    return 500
+
+
 class ApiError(Exception):
-    """Raised by handlers for any non-2xx answer the spec documents."""
+    """Any non-2xx answer the spec documents, with its status, code and headers."""
 
     def __init__(self, status: int, message: str, code: str | None = None, headers: dict | None = None):
         super().__init__(message)
@@ -41,6 +64,14 @@ class ApiError(Exception):
         self.code = code or CODES.get(status, "error")
         self.message = message
         self.headers = headers or {}
+
+    @classmethod
+    def of(cls, exc: domain.DomainError, headers: dict | None = None) -> ApiError:
+        """The answer a domain error gets (a handler adding headers to it, say a cleared cookie)."""
+        extra = dict(headers or {})
+        if isinstance(exc, domain.RateLimited):
+            extra.setdefault("Retry-After", str(exc.retry_after))
+        return cls(status_of(exc), exc.message, exc.code, extra)
 
 
 def body(status: int, message: str, code: str | None = None) -> bytes:
@@ -97,17 +128,17 @@ def _unexpected(_request, exc: Exception) -> ConnexionResponse:
     return _response(500, "The server hit an unexpected error; it has been logged.")
 
 
-def _store_unavailable(_request, exc) -> ConnexionResponse:
-    log.error("store unavailable: %s", exc)
-    return _response(503, "The store cannot be reached; try again shortly.", "store_unavailable")
+def _domain(_request, exc: domain.DomainError) -> ConnexionResponse:
+    if isinstance(exc, domain.Unavailable):
+        log.error("unavailable: %s", exc)
+        return _response(503, "The store cannot be reached; try again shortly.", exc.code)
+    return _api_error(_request, ApiError.of(exc))
 
 
 def install(app, routes) -> None:
     """Render every error in the one shape; `routes` (charter.routes.RouteTable) names Allow."""
-    from store.errors import Unavailable
-
     app.add_error_handler(ApiError, _api_error)
-    app.add_error_handler(Unavailable, _store_unavailable)
+    app.add_error_handler(domain.DomainError, _domain)
     app.add_error_handler(ProblemException, _problem)
     app.add_error_handler(HTTPException, _http(routes))
     app.add_error_handler(Exception, _unexpected)

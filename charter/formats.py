@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from connexion.json_schema import Draft4RequestValidator, Draft4ResponseValidator
 from jsonschema import Draft4Validator, ValidationError
@@ -39,6 +39,11 @@ def is_date(value) -> bool:
     return True
 
 
+def format_date_time(value: datetime) -> str:
+    """A timestamp as the RFC 3339 text the specs use: UTC written as Z."""
+    return value.isoformat().replace("+00:00", "Z")
+
+
 def parse_date_time(value: str) -> datetime:
     """RFC 3339 date-time to an aware UTC datetime; ValueError when it is not one.
 
@@ -50,14 +55,15 @@ def parse_date_time(value: str) -> datetime:
     text = value.upper().replace(" ", "T").replace("Z", "+00:00")
     head, dot, rest = text.partition(".")
     if dot:  # Python keeps microseconds only
-        digits = re.match(r"\d+", rest).group(0)
+        found = re.match(r"\d+", rest)
+        digits = found.group(0) if found else ""
         text = f"{head}.{digits[:6].ljust(6, '0')}{rest[len(digits) :]}"
     parsed = datetime.fromisoformat(text)
     try:
-        return parsed.astimezone(timezone.utc)
+        return parsed.astimezone(UTC)
     except OverflowError:
         edge = datetime.min if parsed.year < 5000 else datetime.max
-        return edge.replace(tzinfo=timezone.utc)
+        return edge.replace(tzinfo=UTC)
 
 
 def is_date_time(value) -> bool:

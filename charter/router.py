@@ -11,10 +11,9 @@ so partial matches (405), trailing-slash redirects and the default answer stay e
 
 from __future__ import annotations
 
+from connexion.middleware.routing import RoutingMiddleware
 from starlette._utils import get_route_path
 from starlette.routing import Match, Mount, Route, Router
-
-from connexion.middleware.routing import RoutingMiddleware
 
 _DEPTH = 2  # literal segments an index key holds at most
 
@@ -43,10 +42,12 @@ class IndexedRouter:
         # A path whose first segments are `key` can match a route only if the route's literal
         # prefix is a prefix of `key` (the empty one included). Keys are "v1/tenants" strings.
         self._by_key = {
-            "/".join(key): [r for r, p in zip(router.routes, prefixes) if p is not None and key[: len(p)] == p]
+            "/".join(key): [
+                r for r, p in zip(router.routes, prefixes, strict=False) if p is not None and key[: len(p)] == p
+            ]
             for key in keys
         }
-        self._rootless = [r for r, p in zip(router.routes, prefixes) if p == ()]
+        self._rootless = [r for r, p in zip(router.routes, prefixes, strict=False) if p == ()]
 
     @property
     def default(self):

@@ -4,6 +4,11 @@ Right after Connexion's router, a request that matched no operation goes to Conn
 app (`/openapi.json`, also at `/v1/openapi.json`, and `/docs`); what that does not serve answers
 404, or 405 naming the methods the spec documents for the path, in the error shape. Routed
 requests skip both, so the documentation routes cost an API call nothing. All of them are public.
+
+The document served is the merged one as written, its `$ref`s and component names kept (what
+clients are generated from), not the copy Connexion routes and validates with, in which every
+`$ref` is resolved: Connexion's SwaggerUIAPI serves `Specification.spec`, the resolved form, and
+RawDocumentAPI serves `Specification.raw` instead.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import re
 
 from connexion.middleware.abstract import SpecMiddleware
-from connexion.middleware.swagger_ui import SwaggerUIMiddleware
+from connexion.middleware.swagger_ui import SwaggerUIAPI, SwaggerUIMiddleware
 from starlette.exceptions import HTTPException
 
 from charter.specs import HTTP_METHODS
@@ -39,11 +44,35 @@ class RouteTable:
         return sorted(found)
 
 
+class RawDocumentAPI(SwaggerUIAPI):
+    """Connexion's document and Swagger UI routes, serving the document with its `$ref`s."""
+
+    def __init__(self, *args, **kwargs):
+        self._documents: dict[str, dict] = {}
+        super().__init__(*args, **kwargs)
+
+    def _spec_for_prefix(self, request) -> dict:
+        # Connexion's own answers `.with_base_path(base_path).spec`, the same but resolved, and
+        # clones (so validates and resolves) the spec on every request: here once per base path
+        base_path = self._base_path_for_prefix(request)
+        if base_path not in self._documents:
+            self._documents[base_path] = self.specification.with_base_path(base_path).raw
+        return self._documents[base_path]
+
+
+class RawDocumentMiddleware(SwaggerUIMiddleware):
+    """SwaggerUIMiddleware whose APIs are RawDocumentAPIs."""
+
+    def add_api(self, specification, base_path=None, arguments=None, **kwargs) -> None:
+        api = RawDocumentAPI(specification, base_path=base_path, arguments=arguments, default=self.default_fn, **kwargs)
+        self.router.mount(api.base_path, app=api.router)
+
+
 class UnroutedMiddleware(SpecMiddleware):
     def __init__(self, app, table: RouteTable):
         self.app = app
         self.table = table
-        self.documents = SwaggerUIMiddleware(self._not_routed)
+        self.documents = RawDocumentMiddleware(self._not_routed)
 
     def add_api(self, specification, **kwargs) -> None:
         self.documents.add_api(specification, **kwargs)

@@ -1,27 +1,39 @@
-"""What a handler may reach besides its arguments: the app's services, the caller, the principal.
+"""What a handler may reach besides its arguments: the app's services, the caller, the actor.
 
 The request middleware binds the services and the caller for every request; the security
 middleware binds the principal (who the credentials stand for) on every operation that is not
-public. Handlers stay plain functions, and several apps (one per store, as in the tests) can live
-in one process.
+public. `actor()` is who a service is told acts: the principal's actor, or an anonymous one on a
+public operation. Several apps (one per store, as in the tests) can live in one process.
 """
 
 from __future__ import annotations
 
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+from charter.config import Settings
+from charter.domain import ANONYMOUS, Actor
+
+T = TypeVar("T")
 
 
 @dataclass
 class Services:
+    """The store, the settings, where blocking calls run, and what each API built at start-up
+    (its components, looked up by their class: `services().get(Catalog)`)."""
+
     store: Any
-    settings: Any
-    catalog: Any
-    keys: Any  # auth.apikeys.KeyVerifier
-    tokens: Any = None  # auth.tokens.Tokens
-    limits: Any = None  # auth.ratelimit.Limits
-    runner: Any = None  # charter.dispatch.Runner: where blocking calls run
+    settings: Settings
+    runner: Any = None  # charter.dispatch.Runner
+    components: dict[type, Any] = field(default_factory=dict)
+
+    def get(self, kind: type[T]) -> T:
+        try:
+            found: T = self.components[kind]
+            return found
+        except KeyError:
+            raise LookupError(f"no {kind.__name__} was built for this app: is its API registered?") from None
 
 
 @dataclass(frozen=True)
@@ -45,7 +57,7 @@ def services() -> Services:
     return _services.get()
 
 
-def store():
+def store() -> Any:
     return _services.get().store
 
 
@@ -56,24 +68,34 @@ def caller() -> Caller:
     return _caller.get(_NOBODY)
 
 
-def principal():
-    """The auth.principal.Principal of this request; None on a public operation."""
+def principal() -> Any:
+    """What the security layer bound for this request (it has `as_actor(caller)`); None on a
+    public operation."""
     return _principal.get()
 
 
-def bind(svc: Services, who: Caller):
+def actor() -> Actor:
+    """Who acts in this request: the principal's actor, else nobody authenticated."""
+    who, c = _principal.get(), caller()
+    if who is not None:
+        acting: Actor = who.as_actor(c)
+        return acting
+    return Actor(ANONYMOUS, None, None, c.request_id, c.source_ip, c.user_agent)
+
+
+def bind(svc: Services, who: Caller) -> tuple[Token, Token]:
     """Set the context for one request; returns tokens for reset()."""
     return _services.set(svc), _caller.set(who)
 
 
-def reset(tokens) -> None:
+def reset(tokens: tuple[Token, Token]) -> None:
     _services.reset(tokens[0])
     _caller.reset(tokens[1])
 
 
-def bind_principal(who):
+def bind_principal(who: Any) -> Token:
     return _principal.set(who)
 
 
-def reset_principal(token) -> None:
+def reset_principal(token: Token) -> None:
     _principal.reset(token)

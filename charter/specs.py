@@ -3,18 +3,29 @@
 Connexion shows only the last API added under a shared base path, so Charter mounts a single
 merged document: every operation stays visible to the router, /openapi.json, Swagger UI,
 schemathesis and `charter check`. Merging refuses anything it cannot combine faithfully.
+
+The API documents share their common parts (the error shape and responses, the security schemes,
+the tenant header, pagination) by `$ref` to specs/shared/components.yaml. `load` makes a document
+self-contained: every component it reaches in another file is pulled into its own `components`
+under the same name and the `$ref` rewritten to `#/components/<section>/<name>`. `merge` combines
+such documents, keeping every `$ref` (so clients and tools see component names), and drops every
+component no operation reaches.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable
+from typing import Any
+from urllib.parse import unquote, urldefrag
 
 import yaml
 
 from charter.config import SPECS_DIR
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+COMPONENT_REF = re.compile(r"^#/components/([^/]+)/([^/]+)$")
 
 
 class SpecConflict(ValueError):
@@ -39,12 +50,19 @@ def spec_files(names: Iterable[str] = (), specs_dir: Path = SPECS_DIR) -> list[P
     return found
 
 
-def load(path: Path) -> dict:
+def read(path: Path) -> dict:
+    """A document exactly as written, its `$ref`s to other files included."""
     with open(path, encoding="utf-8") as fh:
         doc = yaml.safe_load(fh)
     if not isinstance(doc, dict):
-        raise SpecConflict(f"{path.name}: not an OpenAPI document")
+        raise SpecConflict(f"{Path(path).name}: not an OpenAPI document")
     return doc
+
+
+def load(path: Path) -> dict:
+    """A document made self-contained: what it references in other files pulled in (see bundle)."""
+    path = Path(path).resolve()
+    return bundle(read(path), path)
 
 
 def operations(doc: dict) -> Iterable[tuple[str, str, dict]]:
@@ -55,8 +73,186 @@ def operations(doc: dict) -> Iterable[tuple[str, str, dict]]:
                 yield method, path, item[method]
 
 
-def merge(docs: dict[str, dict]) -> dict:
-    """Merge named documents into one. Raises SpecConflict on a clash."""
+def resolve(doc: dict, node: Any) -> Any:
+    """`node`, or what its internal `$ref` (chain) points to in `doc`."""
+    seen = set()
+    while isinstance(node, dict) and isinstance(node.get("$ref"), str):
+        ref = node["$ref"]
+        if not ref.startswith("#") or ref in seen:
+            raise SpecConflict(f"cannot resolve {ref!r} inside the document")
+        seen.add(ref)
+        node = _pointer(doc, ref[1:], ref)
+    return node
+
+
+# --------------------------------------------------------------------------------- bundling
+
+
+def _pointer(doc: Any, pointer: str, ref: str) -> Any:
+    node = doc
+    for part in unquote(pointer).split("/")[1:]:
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            raise SpecConflict(f"$ref {ref!r} points at nothing")
+    return node
+
+
+class _Bundler:
+    """Pulls the components a document reaches in other files into the document itself."""
+
+    def __init__(self, root: dict, origin: Path):
+        self.origin = origin
+        self.root = root
+        self.files: dict[Path, dict] = {origin: root}
+        self.pulled: dict[tuple[str, str], tuple[Path, str]] = {}  # (section, name) -> where from
+        self.content: dict[tuple[str, str], Any] = {}
+        self.inlining: list[tuple[Path, str]] = []
+
+    def document(self, path: Path) -> dict:
+        if path not in self.files:
+            if not path.is_file():
+                raise SpecConflict(f"{self.origin.name}: $ref to {path}, which does not exist")
+            self.files[path] = read(path)
+        return self.files[path]
+
+    def walk(self, node: Any, here: Path) -> Any:
+        """A copy of `node` (found in the file `here`) with every ref the root cannot resolve
+        rewritten to a component of the root, or inlined when it names no component."""
+        if isinstance(node, list):
+            return [self.walk(item, here) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            return self.reference(node, ref, here)
+        return {key: self.walk(value, here) for key, value in node.items()}
+
+    def reference(self, node: dict, ref: str, here: Path) -> Any:
+        if ref.startswith(("http://", "https://")):
+            raise SpecConflict(f"{self.origin.name}: remote $ref {ref!r} is not supported")
+        location, fragment = urldefrag(ref)
+        target = (here.parent / unquote(location)).resolve() if location else here
+        if target == self.origin:
+            return {**node, "$ref": f"#{fragment}"}  # the root's own
+        pointer = fragment or ""
+        named = COMPONENT_REF.match(f"#{unquote(pointer)}")
+        if named:
+            key = (named[1], named[2])
+            where = (target, pointer)
+            if key not in self.pulled:
+                self.pulled[key] = where
+                self.content[key] = self.walk(_pointer(self.document(target), pointer, ref), target)
+            elif self.pulled[key] != where:
+                first = self.pulled[key]
+                again = self.walk(_pointer(self.document(target), pointer, ref), target)
+                if again != self.content[key]:
+                    raise SpecConflict(
+                        f"{self.origin.name}: components/{key[0]}/{key[1]} comes from both "
+                        f"{first[0].name}#{first[1]} and {target.name}#{pointer}, which differ"
+                    )
+            return {**node, "$ref": f"#/components/{key[0]}/{key[1]}"}
+        if (target, pointer) in self.inlining:
+            raise SpecConflict(f"{self.origin.name}: $ref {ref!r} is circular and names no component")
+        self.inlining.append((target, pointer))
+        try:
+            return self.walk(_pointer(self.document(target), pointer, ref), target)
+        finally:
+            self.inlining.pop()
+
+    def result(self) -> dict:
+        doc = self.walk(self.root, self.origin)
+        if self.content:
+            doc["components"] = doc.get("components") or {}
+        for (section, name), value in self.content.items():
+            entries = doc["components"].setdefault(section, {})
+            mine = entries.get(name)
+            if mine is None or mine == {"$ref": f"#/components/{section}/{name}"} or mine == value:
+                # absent, or the document's own entry is a reference to exactly this one
+                entries[name] = value
+            else:
+                where = self.pulled[(section, name)]
+                raise SpecConflict(
+                    f"{self.origin.name}: components/{section}/{name} differs from the one in "
+                    f"{where[0].name}#{where[1]} that it references"
+                )
+        return doc
+
+
+def bundle(doc: dict, origin: Path) -> dict:
+    """`doc` (read from `origin`) with every `$ref` into another file rewritten: a ref to
+    `<file>#/components/<section>/<name>` becomes `#/components/<section>/<name>` and that component
+    (with what it references in turn) is copied into the document's components under its name; a
+    ref to anything else is inlined. A name that would hold two different things is a SpecConflict.
+    A document without refs to other files comes back as it was (a copy)."""
+    return _Bundler(doc, Path(origin).resolve()).result()
+
+
+# --------------------------------------------------------------------------------- pruning
+
+
+def _refs(node: Any) -> Iterator[tuple[str, str]]:
+    """(section, name) of every internal component reference in `node`."""
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                found = COMPONENT_REF.match(unquote(ref))
+                if found:
+                    yield found[1], found[2].replace("~1", "/").replace("~0", "~")
+            discriminator = node.get("discriminator")
+            if isinstance(discriminator, dict) and isinstance(discriminator.get("mapping"), dict):
+                for value in discriminator["mapping"].values():  # a schema by ref or by bare name
+                    found = COMPONENT_REF.match(unquote(str(value)))
+                    yield (found[1], found[2]) if found else ("schemas", str(value))
+            stack.extend(value for key, value in node.items() if key != "$ref")
+
+
+def used_components(doc: dict) -> set[tuple[str, str]]:
+    """Every (section, name) of components the paths reach, transitively, and the security
+    schemes any security requirement (the document's or an operation's) names."""
+    components = doc.get("components") or {}
+    requirements = [
+        *(doc.get("security") or []),
+        *(r for _, _, op in operations(doc) for r in (op.get("security") or [])),
+    ]
+    todo = [("securitySchemes", name) for requirement in requirements for name in requirement]
+    todo += _refs(doc.get("paths") or {})
+    used: set[tuple[str, str]] = set()
+    while todo:
+        key = todo.pop()
+        if key in used:
+            continue
+        used.add(key)
+        todo += _refs((components.get(key[0]) or {}).get(key[1]))
+    return used
+
+
+def prune(doc: dict) -> dict:
+    """`doc` without the components nothing uses (see used_components); empty sections go too."""
+    used = used_components(doc)
+    kept = {}
+    for section, entries in (doc.get("components") or {}).items():
+        entries = {name: value for name, value in (entries or {}).items() if (section, name) in used}
+        if entries:
+            kept[section] = entries
+    return {**doc, "components": kept}
+
+
+# --------------------------------------------------------------------------------- merging
+
+
+def merge(docs: dict[str, dict], specs_dir: Path = SPECS_DIR) -> dict:
+    """Merge named documents into one whose components are exactly the used ones. A document
+    that still references other files is bundled first, relative to specs_dir/<name>.yaml.
+    Raises SpecConflict on a clash."""
     merged: dict = {
         "openapi": "3.0.3",
         "info": {
@@ -76,6 +272,7 @@ def merge(docs: dict[str, dict]) -> dict:
         version = str(doc.get("openapi", ""))
         if not version.startswith("3.0"):
             raise SpecConflict(f"{name}: declare openapi 3.0.x (got {version!r})")
+        doc = bundle(doc, specs_dir / f"{name}.yaml")
         for server in doc.get("servers") or []:
             if server.get("url", "/").split("://", 1)[-1].partition("/")[2].strip("/"):
                 raise SpecConflict(f"{name}: servers with a base path are not supported; put it in the paths")
@@ -110,8 +307,8 @@ def merge(docs: dict[str, dict]) -> dict:
                 merged["tags"].append(tag)
     if not merged["tags"]:
         del merged["tags"]
-    return merged
+    return prune(merged)
 
 
 def load_merged(names: Iterable[str] = (), specs_dir: Path = SPECS_DIR) -> dict:
-    return merge({path.stem: load(path) for path in spec_files(names, specs_dir)})
+    return merge({path.stem: load(path) for path in spec_files(names, specs_dir)}, specs_dir)

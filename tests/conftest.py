@@ -77,9 +77,11 @@ def make_store(kind: str, request, tmp_path):
         url = f"sqlite:///{tmp_path / 'charter.db'}"
         upgrade(url)
         return SqlStore(url)
+    from tests.store.helpers import empty_tables
+
     url = request.getfixturevalue("pg_url")
     sql_store = SqlStore(url)
-    sql_store.truncate_all()
+    empty_tables(sql_store)
     return sql_store
 
 
@@ -94,8 +96,8 @@ def store(request, tmp_path):
 @pytest.fixture
 def app(store):
     """The real app over `store`, validating its own answers, with the tests' bootstrap key."""
-    from charter.app import create_app
-    from tests.api.helpers import settings
+    from server.app import create_app
+    from tests.helpers import settings
 
     return create_app(store=store, settings=settings(), validate_responses=True)
 
@@ -103,7 +105,7 @@ def app(store):
 @pytest.fixture
 def client(app):
     """A client that sends the bootstrap key: a platform_admin."""
-    from tests.api.helpers import ADMIN
+    from tests.helpers import ADMIN
 
     with app.test_client(headers=ADMIN) as c:
         yield c

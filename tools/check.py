@@ -1,9 +1,11 @@
-"""`charter check`: the contract gate between specs/ and handlers/.
+"""`charter check`: the contract gate between specs/, the registered APIs and handlers/.
 
-Fails when a spec does not validate (openapi-spec-validator), two specs claim the same method and
-path (or clash in any other way the merge refuses), an operation has no operationId, two
-operations share one, an operationId names no function, or a public handler function is bound to
-no operation. Modules whose names start with "_" hold helpers and are not checked for binding.
+Fails when a spec does not validate (openapi-spec-validator: as written, its `$ref`s into
+specs/shared/ resolved against the file's own URI, and bundled with the shared components it
+pulls in, so that those are validated too), two specs claim the same method and path (or clash in
+any other way the merge refuses), an operation has no operationId, two operations share one, an
+operationId names no function, or a public handler function is bound to no operation. Modules
+whose names start with "_" hold helpers and are not checked for binding.
 
 Security (function-level authorization): every operation declares its own `security`, either
 `[]` (public, on purpose) or the scheme and the permissions it needs; a scheme or a permission
@@ -19,10 +21,12 @@ from pathlib import Path
 
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+from referencing.exceptions import Unresolvable
 
 from auth.gate import requirement_of
 from charter import specs
 from charter.config import SPECS_DIR
+from server.apis import APIS  # registering them defines every API's permissions, for requirement_of
 
 
 def _resolve(operation_id: str):
@@ -61,14 +65,15 @@ def problems(specs_dir: Path = SPECS_DIR, package: str = "handlers") -> list[str
         return [f"no specs in {specs_dir}"]
     for path in paths:
         try:
+            validate(specs.read(path), base_uri=path.resolve().as_uri())
             doc = specs.load(path)
             validate(doc)
-        except (OpenAPIValidationError, specs.SpecConflict, ValueError) as exc:
+        except (OpenAPIValidationError, Unresolvable, specs.SpecConflict, ValueError, OSError) as exc:
             out.append(f"{path.name}: does not validate: {str(exc).splitlines()[0]}")
             continue
         docs[path.stem] = doc
     try:
-        specs.merge(docs)
+        specs.merge(docs, specs_dir)
     except specs.SpecConflict as exc:
         out.append(str(exc))
     bound: dict[str, str] = {}
@@ -90,6 +95,33 @@ def problems(specs_dir: Path = SPECS_DIR, package: str = "handlers") -> list[str
                 )
     for func in sorted(handler_functions(package) - set(bound)):
         out.append(f"handler {func} is bound to no operation")
+    if specs_dir == SPECS_DIR:
+        out += _registration_problems(docs)
+    return out
+
+
+def _registration_problems(docs: dict[str, dict]) -> list[str]:
+    """Every spec is an API registered in server/apis.py, and its operationIds lie in that API's
+    handler package; a registered API has its spec."""
+    out = []
+    registered = {api.name: api for api in APIS}
+    for name, doc in docs.items():
+        api = registered.get(name)
+        if api is None:
+            out.append(
+                f"specs/{name}.yaml is registered as no API: give services/{name}/ an `API = "
+                f'charter.api.Api(name="{name}", handlers="handlers.{name}")` and add it to '
+                "REGISTERED in server/apis.py"
+            )
+            continue
+        for method, path, op in specs.operations(doc):
+            if not str(op.get("operationId", "")).startswith(api.handlers + "."):
+                out.append(
+                    f"{name}: {method.upper()} {path}: operationId {op.get('operationId')} lies outside "
+                    f"the API's handler package {api.handlers}"
+                )
+    for name in sorted(set(registered) - set(docs)):
+        out.append(f"API {name} is registered but {registered[name].spec_path} does not exist")
     return out
 
 

@@ -17,7 +17,7 @@ import sys
 import tempfile
 from collections import defaultdict
 from contextlib import nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PHASES = "examples,coverage,fuzzing,stateful"
@@ -171,8 +171,9 @@ def run(
     """
     import httpx
 
-    from charter.app import create_app
+    from auth.settings import AuthSettings
     from charter.config import Settings
+    from server.app import create_app
     from tools.server import running
 
     headers = list(headers)
@@ -181,10 +182,12 @@ def run(
     else:
         if app is None:
             settings = Settings.from_env()
-            if settings.admin_key is None:
-                settings = replace(settings, admin_key=secrets.token_urlsafe(32))
+            admin_key = AuthSettings.from_env(settings.env).admin_key
+            if admin_key is None:
+                admin_key = secrets.token_urlsafe(32)
+                settings = settings.with_env(CHARTER_ADMIN_KEY=admin_key)
             app = create_app(names, settings=settings)
-            headers.append(f"Authorization: Bearer {settings.admin_key}")
+            headers.append(f"Authorization: Bearer {admin_key}")
         serving = running(app)
     with serving as base:
         result = _schemathesis(base, max_examples, seed, list(extra or []), echo, headers)

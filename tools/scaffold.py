@@ -28,15 +28,10 @@ from charter.errors import ApiError
 
 
 def _params(doc: dict, path_item: dict, op: dict) -> list[str]:
-    def resolve(p):
-        if "$ref" in p:
-            name = p["$ref"].rsplit("/", 1)[-1]
-            return doc["components"]["parameters"][name]
-        return p
-
+    """`doc` is self-contained (specs.load pulls in what it references in specs/shared/)."""
     seen, names = set(), []
     for p in [*(path_item.get("parameters") or []), *(op.get("parameters") or [])]:
-        p = resolve(p)
+        p = specs.resolve(doc, p)
         if p.get("in") in ("path", "query") and p["name"] not in seen:
             seen.add(p["name"])
             names.append((p["name"], p.get("required", False) or p.get("in") == "path"))

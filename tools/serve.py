@@ -60,7 +60,7 @@ def serve(settings: Settings) -> int:
 
         def load(self):
             from charter import logs
-            from charter.app import create_app
+            from server.app import create_app
 
             logs.configure()
             app = create_app(settings=settings)
@@ -76,7 +76,9 @@ def serve(settings: Settings) -> int:
         f"{settings.workers} worker{'s' if settings.workers != 1 else ''})",
         file=sys.stderr,
     )
-    if settings.admin_key is None:
+    from auth.settings import AuthSettings
+
+    if AuthSettings.from_env(settings.env).admin_key is None:
         print(
             "charter: most operations need a credential: set CHARTER_ADMIN_KEY (a bootstrap "
             "platform_admin key) or make a user with `charter users create` (README: Authentication)",

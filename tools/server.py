@@ -34,7 +34,7 @@ def running(app, port: int | None = None, timeout: float = 20.0):
         except OSError:
             if time.monotonic() > deadline or not thread.is_alive():
                 server.should_exit = True
-                raise RuntimeError(f"the app did not come up on {base}")
+                raise RuntimeError(f"the app did not come up on {base}") from None
             time.sleep(0.05)
     try:
         yield base

@@ -20,7 +20,8 @@ def _password(args) -> str | None:
 
 
 def create(args) -> int:
-    from auth import users
+    from charter.domain import CLI, Actor, DomainError
+    from services.identity import users
     from store import open_store
     from tools.serve import prepare_store
 
@@ -42,9 +43,13 @@ def create(args) -> int:
         known = users.existing(store, args.email) is not None
         password = None if known else _password(args)
         if not known and password is None:
-            raise users.Refused("a new user needs a password: pass --password-stdin, or run in a terminal")
-        outcome = users.grant(store, args.email, args.role, tenant.id if tenant else None, password)
-    except users.Refused as exc:
+            print(
+                "charter users create: a new user needs a password: pass --password-stdin, or run in a terminal",
+                file=sys.stderr,
+            )
+            return 2
+        outcome = users.grant(store, Actor(CLI, "cli"), args.email, args.role, tenant.id if tenant else None, password)
+    except DomainError as exc:
         print(f"charter users create: {exc}", file=sys.stderr)
         return 2
     finally:

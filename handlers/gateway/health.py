@@ -1,36 +1,33 @@
-"""The health of every dependency, for probes and people."""
+"""The liveness and readiness probes, and the health of every dependency for people."""
 
 from __future__ import annotations
 
-import time
-
 from charter import runtime
-from store.errors import Unavailable
+from services.gateway import health
+from services.identity.api import auth
 
 
-def _check(fn) -> dict:
-    started = time.perf_counter()
-    try:
-        detail = fn()
-    except Unavailable as exc:
-        return {"status": "down", "detail": str(exc)}
-    return {"status": "ok", "latency_ms": round((time.perf_counter() - started) * 1000, 3), "detail": detail}
+def healthz() -> dict:
+    return {"status": "ok"}
 
 
-def report():
-    svc = runtime.services()
+def readyz() -> dict:
+    """503 store_unavailable when the store cannot be reached."""
+    health.ready(runtime.store())
+    return {"status": "ready"}
 
-    def store():
-        svc.store.ping()
-        return getattr(svc.store, "dialect", "memory")
 
-    def signing_keys():
-        return f"{len(svc.tokens.keyring.published())} published"
-
-    checks = {"store": _check(store), "signing_keys": _check(signing_keys)}
-    body = {"status": "ok", "version": svc.settings.api_version, "checks": checks}
+def report() -> dict | tuple[dict, int]:
+    checks = {name: _wire(check) for name, check in health.checks(runtime.store(), auth()).items()}
+    body = {"status": "ok", "version": runtime.services().settings.api_version, "checks": checks}
     down = sorted(name for name, check in checks.items() if check["status"] != "ok")
     if down:
         body["status"] = "down"
         return {"error": "unavailable", "message": f"down: {', '.join(down)}", **body}, 503
     return body
+
+
+def _wire(check: health.Check) -> dict:
+    if not check.ok:
+        return {"status": "down", "detail": check.detail}
+    return {"status": "ok", "latency_ms": check.latency_ms, "detail": check.detail}

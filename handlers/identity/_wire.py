@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.cookies import CookieError, SimpleCookie
 
-from auth.sessions import COOKIE, COOKIE_PATH, Issued
 from charter import runtime
-from handlers.registry._wire import ts
+from charter.formats import format_date_time
+from services.identity.sessions import Issued
+
+COOKIE = "charter_session"  # the refresh token, for browsers
+COOKIE_PATH = "/v1/auth"  # sent back to the auth endpoints only
 
 
 def at(epoch: int) -> str:
     """Epoch seconds as the RFC 3339 the specs use."""
-    return ts(datetime.fromtimestamp(epoch, timezone.utc))
+    return format_date_time(datetime.fromtimestamp(epoch, UTC))
 
 
 def expires_in(expires_at: int) -> int:

@@ -1,7 +1,9 @@
 """The JSON Web Key Set that verifies access tokens."""
 
-from charter import runtime
+from __future__ import annotations
+
+from services.identity.api import auth
 
 
-def jwks():
-    return {"keys": runtime.services().tokens.keyring.published()}
+def jwks() -> dict:
+    return {"keys": auth().tokens.keyring.published()}

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from auth.principal import SESSION_KINDS
-from charter import runtime
+from charter.runtime import actor, principal, store
 from handlers.identity import _wire
 from handlers.registry import _wire as registry_wire
+from services.identity.principal import tenant_view
 
 
-def get():
-    who = runtime.principal()
-    out = {
+def get() -> dict:
+    who = principal()
+    out: dict = {
         "kind": who.kind,
         "subject": who.subject,
         "roles": list(who.roles),
@@ -18,7 +18,7 @@ def get():
         "scopes": list(who.scopes),
         "entitlements": [],
     }
-    if who.kind in SESSION_KINDS:
+    if who.is_session:
         out["session_id"] = str(who.session_id)
     if who.expires_at is not None:
         out["expires_at"] = _wire.at(who.expires_at)
@@ -26,9 +26,7 @@ def get():
         out["reason"] = who.reason
     if who.tenant_id is not None:
         out["tenant_id"] = str(who.tenant_id)
-        with runtime.store().read() as s:
-            tenant = s.tenants.get(who.tenant_id)
-            entitlements = s.entitlements.list(who.tenant_id) if tenant else []
+        tenant, entitlements = tenant_view(store(), actor())
         if tenant is not None:
             out["tenant"] = {"id": str(tenant.id), "slug": tenant.slug, "name": tenant.name, "status": tenant.status}
         out["entitlements"] = [registry_wire.entitlement(e) for e in entitlements]

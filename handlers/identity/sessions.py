@@ -6,35 +6,34 @@ from uuid import UUID
 
 from connexion import NoContent
 
-from auth import sessions
 from charter import runtime
+from charter.domain import DomainError, Unauthorized
 from charter.errors import ApiError
+from charter.runtime import actor, store
 from handlers.identity import _wire
+from services.identity import sessions
+from services.identity.api import auth
 
 
-def login(body):
-    who = runtime.caller()
-    chosen = {UUID(v) for v in (body.get("tenant_id"), who.header(b"x-tenant-id")) if v}
+def login(body: dict) -> tuple[dict, int, dict]:
+    chosen = {UUID(v) for v in (body.get("tenant_id"), runtime.caller().header(b"x-tenant-id")) if v}
     if len(chosen) > 1:
-        raise ApiError(401, "tenant_id and x-tenant-id name different tenants", "tenant_mismatch")
-    issued = sessions.login(
-        runtime.services(), body["email"], body["password"], chosen.pop() if chosen else None, who.source_ip
-    )
+        raise Unauthorized("tenant_id and x-tenant-id name different tenants", "tenant_mismatch")
+    issued = sessions.login(store(), auth(), actor(), body["email"], body["password"], chosen.pop() if chosen else None)
     return _wire.token_pair(issued), 200, _wire.set_cookie(issued)
 
 
-def refresh(body=None):
+def refresh(body: dict | None = None) -> tuple[dict, int, dict]:
     token = (body or {}).get("refresh_token") or _wire.cookie()
     if not token:
-        raise ApiError(401, "send the refresh token in the body or the charter_session cookie", "refresh_token_missing")
+        raise Unauthorized("send the refresh token in the body or the charter_session cookie", "refresh_token_missing")
     try:
-        issued = sessions.refresh(runtime.services(), token)
-    except ApiError as refused:  # a dead session's cookie is of no more use: drop it
-        refused.headers.update(_wire.clear_cookie())
-        raise
+        issued = sessions.refresh(store(), auth(), actor(), token)
+    except DomainError as refused:  # a dead session's cookie is of no more use: drop it
+        raise ApiError.of(refused, _wire.clear_cookie()) from None
     return _wire.token_pair(issued), 200, _wire.set_cookie(issued)
 
 
-def logout():
-    sessions.logout(runtime.services(), runtime.principal())
+def logout() -> tuple[object, int, dict]:
+    sessions.logout(store(), actor())
     return NoContent, 204, _wire.clear_cookie()

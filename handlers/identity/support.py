@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from auth import access, sessions
-from charter import runtime
-from charter.config import SUPPORT_SESSION_MAX_S
+from charter.runtime import actor, store
 from handlers.identity import _wire
-from handlers.registry import _tenancy
+from services.identity import sessions
+from services.identity.api import auth
 
 
-def start(body):
+def start(body: dict) -> tuple[dict, int]:
     tenant_id = UUID(body["tenant_id"])
-    hidden = _tenancy.not_found(body["tenant_id"])
-    access.check(tenant_id, hidden)
-    ttl = min(int(body.get("expires_in") or SUPPORT_SESSION_MAX_S), SUPPORT_SESSION_MAX_S)
     issued = sessions.start_support(
-        runtime.services(), runtime.principal(), tenant_id, body["reason"].strip(), ttl, hidden
+        store(), auth(), actor(), tenant_id=tenant_id, reason=body["reason"], expires_in=body.get("expires_in")
     )
     return {
         "access_token": issued.access_token,

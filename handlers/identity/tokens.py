@@ -2,40 +2,27 @@
 
 from __future__ import annotations
 
-from auth import audit
-from auth.principal import SERVICE
-from charter import runtime
+from uuid import UUID
+
+from charter.runtime import actor, principal, store
 from handlers.identity import _wire
+from services.identity import tokens
+from services.identity.api import auth
 
 
-def exchange():
+def exchange() -> dict:
     """The security layer has authenticated the API key (rate-limited, and only a live key of an
     active tenant passes); mint a token bound to its tenant and scopes."""
-    svc, key = runtime.services(), runtime.principal()
-    token, expires_at = svc.tokens.mint(
-        kind=SERVICE,
-        subject=key.subject,
-        session_id=key.session_id,
-        ttl=svc.settings.service_ttl,
-        tenant_id=key.tenant_id,
-        scopes=key.scopes,
+    key = principal()
+    minted = tokens.exchange(
+        store(), auth(), actor(), key_id=UUID(key.subject), tenant_id=key.tenant_id, scopes=key.scopes
     )
-    with svc.store.write() as s:
-        s.audit.append(
-            audit.event(
-                "auth.token_minted",
-                tenant_id=key.tenant_id,
-                target_type="api_key",
-                target_id=key.subject,
-                metadata={"expires_at": expires_at},
-            )
-        )
     return {
-        "access_token": token,
+        "access_token": minted.token,
         "token_type": "Bearer",
-        "expires_in": _wire.expires_in(expires_at),
-        "tenant_id": str(key.tenant_id),
-        "scope": " ".join(key.scopes),
+        "expires_in": _wire.expires_in(minted.expires_at),
+        "tenant_id": str(minted.tenant_id),
+        "scope": " ".join(minted.scopes),
     }
 
 

@@ -4,17 +4,30 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from charter.formats import format_date_time
+
 
 def ts(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.isoformat().replace("+00:00", "Z")
+    return None if value is None else format_date_time(value)
 
 
 def _drop_none(out: dict, *keys: str) -> dict:
     for key in keys:
         if out.get(key) is None:
             out.pop(key, None)
+    return out
+
+
+def product(p) -> dict:
+    out = {
+        "key": p.key,
+        "name": p.name,
+        "description": p.description,
+        "plans_required": list(p.plans_required),
+        "supports_trial": p.supports_trial,
+    }
+    if p.demo_url:
+        out["demo_url"] = p.demo_url
     return out
 
 

@@ -64,11 +64,12 @@ def test_peer_models_carry_the_spec_constraints():
 
 
 def test_peer_services_are_the_ones_charter_builds():
-    """bench.peer.build_services gives what charter.app.create_app serves with."""
+    """bench.peer.build_services gives what server.app.create_app serves with."""
     from dataclasses import fields
 
+    from auth.context import Auth
     from bench import peer
-    from charter.app import create_app
+    from server.app import create_app
     from store.memory import MemoryStore
 
     store = MemoryStore()
@@ -78,10 +79,15 @@ def test_peer_services_are_the_ones_charter_builds():
         assert type(getattr(mine, f.name)) is type(getattr(theirs, f.name)), f.name
     assert mine.store is store
     assert mine.runner.threads == theirs.runner.threads
-    assert mine.limits.rules == theirs.limits.rules
-    assert (mine.tokens.issuer, mine.tokens.audience) == (theirs.tokens.issuer, theirs.tokens.audience)
-    assert vars(mine.tokens.keyring)["_rotate_every"] == vars(theirs.tokens.keyring)["_rotate_every"]
-    assert vars(mine.tokens.keyring)["_outlives_by"] == vars(theirs.tokens.keyring)["_outlives_by"]
+    mine_auth, their_auth = mine.get(Auth), theirs.get(Auth)
+    assert mine_auth.settings == their_auth.settings
+    assert mine_auth.limits.rules == their_auth.limits.rules
+    assert (mine_auth.tokens.issuer, mine_auth.tokens.audience) == (
+        their_auth.tokens.issuer,
+        their_auth.tokens.audience,
+    )
+    assert vars(mine_auth.tokens.keyring)["_rotate_every"] == vars(their_auth.tokens.keyring)["_rotate_every"]
+    assert vars(mine_auth.tokens.keyring)["_outlives_by"] == vars(their_auth.tokens.keyring)["_outlives_by"]
 
 
 @pytest.mark.parametrize("endpoints", ["def", "async"])
@@ -116,7 +122,7 @@ def test_peer_enforces_a_tenant_bound_service_token(monkeypatch, endpoints):
         mine = client.post("/v1/tenants", json={"slug": "peer-mine", "name": "Mine"}, headers=ADMIN).json()
         other = client.post("/v1/tenants", json={"slug": "peer-other", "name": "Other"}, headers=ADMIN).json()
         token = _service_token(client, mine["id"])
-        # 200 only when the handler saw the principal: without one auth.access hides every tenant.
+        # 200 only when the handler saw the principal: an anonymous actor sees no tenant.
         assert client.get(f"/v1/tenants/{mine['id']}", headers=token).json() == mine
         hidden = client.get(f"/v1/tenants/{other['id']}", headers=token)
         assert (hidden.status_code, hidden.json()["error"]) == (404, "tenant_not_found")

@@ -15,9 +15,8 @@ def _operations_with_input() -> set[str]:
 
 @pytest.mark.fuzz
 def test_schemathesis_finds_nothing(app, store, capsys):
+    from tests.helpers import ADMIN_KEY
     from tools import fuzz
-
-    from tests.api.helpers import ADMIN_KEY
 
     result = fuzz.run(app=app, max_examples=MAX_EXAMPLES, echo=False, headers=[f"Authorization: Bearer {ADMIN_KEY}"])
     with capsys.disabled():

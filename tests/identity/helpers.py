@@ -1,6 +1,6 @@
 """Users, sessions and tokens for tests, made the way the product makes them.
 
-Users go through auth.users.grant, the code behind `charter users create`; tokens come from the
+Users go through services.identity.users.grant, the code behind `charter users create`; tokens come from the
 real endpoints (login, key exchange, support session). The `client` fixture sends the bootstrap
 key; pass `headers=bearer(token)` to act as someone else (it replaces the client's header).
 """
@@ -12,8 +12,9 @@ import itertools
 import json
 from uuid import UUID
 
-from auth import users
-from tests.api.helpers import bearer, create_key, create_tenant
+from charter.domain import CLI, Actor
+from services.identity import users
+from tests.helpers import bearer, create_key, create_tenant
 
 PASSWORD = "correct horse battery staple"
 _n = itertools.count(1)
@@ -26,7 +27,7 @@ def new_email(prefix: str = "user") -> str:
 def add_user(store, roles: list[str], tenant_id=None, email: str | None = None, password: str = PASSWORD):
     """A user with these roles in tenant_id (tenant roles) or on the platform (tenant_id None)."""
     tenant = UUID(str(tenant_id)) if tenant_id is not None else None
-    return users.grant(store, email or new_email(), roles, tenant, password).user
+    return users.grant(store, Actor(CLI, "cli"), email or new_email(), roles, tenant, password).user
 
 
 def login(client, email: str, password: str = PASSWORD, headers: dict | None = None, **body):

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from charter.app import create_app
-from tests.api.helpers import ADMIN, assert_error, audit, bearer, create_key, settings
+from server.app import create_app
+from tests.helpers import ADMIN, assert_error, audit, bearer, create_key, settings
 from tests.identity.helpers import claims, header, tenant
 
 PATHS = ["/v1/auth/token", "/v1/auth/harbor-access"]

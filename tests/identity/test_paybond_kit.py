@@ -28,7 +28,7 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
-from tests.api.helpers import ADMIN, assert_error, audit, bearer, create_key, create_tenant
+from tests.helpers import ADMIN, assert_error, audit, bearer, create_key, create_tenant
 from tools.server import running
 
 KIT_VERSION = "0.6.1"

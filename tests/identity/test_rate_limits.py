@@ -11,15 +11,14 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.api.helpers import ADMIN, ADMIN_KEY, assert_error, audit, create_key, create_tenant, settings
+from tests.helpers import ADMIN, ADMIN_KEY, assert_error, audit, create_key, create_tenant, settings
 from tests.identity.helpers import add_user, login
-
 
 LIMITS = "login.account=3/60,login.ip=5/60,verify.ip=6/60,verify.key=2/60"
 
 
 def _app(store):
-    from charter.app import create_app
+    from server.app import create_app
 
     return create_app(store=store, settings=settings(CHARTER_RATE_LIMITS=LIMITS))
 
@@ -73,7 +72,7 @@ def test_verify_counts_failures_and_never_locks_out_a_verified_key(limited, stor
 
 
 def test_default_limits_are_configurable_and_checked(store):
-    from charter.app import create_app
+    from server.app import create_app
 
     for bad in ("login.ip=ten/60", "login.ip=0/60", "nothing.ip=1/1", "login.ip"):
         with pytest.raises(SystemExit, match="CHARTER_RATE_LIMITS"):

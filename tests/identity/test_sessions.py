@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from tests.api.helpers import assert_error, audit, bearer
+from tests.helpers import assert_error, audit, bearer
 from tests.identity.helpers import PASSWORD, add_user, claims, header, login, new_email, session, tenant
 
 
@@ -121,8 +121,8 @@ def test_refresh_from_the_cookie_and_bad_tokens(client, anonymous, store):
 
 
 def test_logout_revokes_the_session_at_once_in_every_worker(client, store):
-    from charter.app import create_app
-    from tests.api.helpers import settings
+    from server.app import create_app
+    from tests.helpers import settings
 
     t = tenant(client)
     s = session(client, store, ["tenant_member"], t["id"])
@@ -151,12 +151,13 @@ def test_logout_needs_a_session(client, anonymous):
 
 
 def test_a_session_ends_when_the_user_loses_its_roles(client, store):
-    from auth import users
+    from services.identity import users
 
     t = tenant(client)
     s = session(client, store, ["tenant_admin"], t["id"])
     user = users.existing(store, s["email"])
     from dataclasses import replace
+
     from store.models import utcnow
 
     with store.write() as w:
@@ -170,8 +171,8 @@ def test_a_session_ends_when_the_user_loses_its_roles(client, store):
 
 
 def test_access_token_lifetime_never_outlives_the_session(client, store):
-    from charter.app import create_app
-    from tests.api.helpers import ADMIN, settings
+    from server.app import create_app
+    from tests.helpers import ADMIN, settings
 
     app = create_app(store=store, settings=settings(CHARTER_SESSION_TTL="5", CHARTER_ACCESS_TOKEN_TTL="900"))
     with app.test_client(headers=ADMIN) as c:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.api.helpers import assert_error, audit, bearer
+from tests.helpers import assert_error, audit, bearer
 from tests.identity.helpers import claims, session, tenant
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.api.helpers import assert_error, audit, bearer
+from tests.helpers import assert_error, audit, bearer
 from tests.identity.helpers import service_token, session, tenant
 
 

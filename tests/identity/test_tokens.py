@@ -22,10 +22,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from auth.context import Auth
 from auth.signing import LOOKUPS_PER_SECOND
-from charter.app import create_app
-from handlers.registry import _tenancy
-from tests.api.helpers import assert_error, bearer, settings
+from server.app import create_app
+from services.registry import tenancy
+from tests.helpers import assert_error, bearer, settings
 from tests.identity.helpers import claims, header, service_token, tenant
 
 ED25519_ORDER = 2**252 + 27742317777372353535851937790883648493  # L, the group order
@@ -71,15 +72,15 @@ def refused(response) -> None:
 @pytest.fixture
 def handler_calls(monkeypatch):
     """Calls that reached the handler of GET /v1/tenants/{id} (it looks the tenant up through
-    handlers.registry._tenancy.existing)."""
+    services.registry.tenancy.existing)."""
     calls = []
-    real = _tenancy.existing
+    real = tenancy.existing
 
     def spy(*args, **kwargs):
         calls.append(args[1:])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(_tenancy, "existing", spy)
+    monkeypatch.setattr(tenancy, "existing", spy)
     return calls
 
 
@@ -92,7 +93,7 @@ class Setup:
         self.other = tenant(client)
         self.minted = service_token(client, self.tenant["id"], ["tenants:read"])
         self.token = self.minted["access_token"]
-        self.kid, self.key = app.services.tokens.keyring.signer()
+        self.kid, self.key = app.services.get(Auth).tokens.keyring.signer()
         assert header(self.token)["kid"] == self.kid
         self.url = f"/v1/tenants/{self.tenant['id']}"
 
@@ -381,7 +382,7 @@ def test_rotation_jwks_and_a_second_worker(app, client, anonymous, store):
     t = tenant(client)
     minted = service_token(client, t["id"], ["tenants:read"])
     old = minted["access_token"]
-    keyring = app.services.tokens.keyring
+    keyring = app.services.get(Auth).tokens.keyring
     old_kid = header(old)["kid"]
     new_kid = keyring.rotate()
     assert new_kid != old_kid
@@ -411,7 +412,7 @@ def test_rotation_jwks_and_a_second_worker(app, client, anonymous, store):
 
     # a second worker over the same store: empty caches, it finds both public keys in the store
     second = create_app(store=store, settings=settings(), validate_responses=True)
-    assert second.services.tokens.keyring is not keyring
+    assert second.services.get(Auth).tokens.keyring is not keyring
     with second.test_client() as c:
         assert _works(c, old, t["id"]) and _works(c, new, t["id"])
         assert {k["kid"] for k in c.get("/.well-known/jwks.json").json()["keys"]} >= {old_kid, new_kid}
@@ -438,7 +439,7 @@ def test_a_flood_of_random_kids_does_not_become_a_flood_of_store_reads(app, clie
     t = tenant(client)
     minted = service_token(client, t["id"], ["tenants:read"])
     good = minted["access_token"]
-    kid, key = app.services.tokens.keyring.signer()
+    kid, key = app.services.get(Auth).tokens.keyring.signer()
     assert _works(client, good, t["id"])
     body = claims(good)
 
@@ -468,7 +469,7 @@ def test_a_flood_of_random_kids_does_not_become_a_flood_of_store_reads(app, clie
     assert _works(client, good, t["id"])
     # and once the allowance has refilled, a key this worker has not seen yet is found again
     second = create_app(store=store, settings=settings(), validate_responses=True)
-    second.services.tokens.keyring.rotate()
+    second.services.get(Auth).tokens.keyring.rotate()
     with second.test_client() as c:
         from_second = _exchange(c, minted["plaintext"])
     assert header(from_second)["kid"] not in (kid,)

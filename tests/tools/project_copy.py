@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PARTS = (
     "charter",
     "handlers",
+    "services",
+    "server",
     "store",
     "auth",
     "tools",
@@ -50,9 +53,9 @@ def get_status(project: Path, path: str) -> tuple[int, str]:
     """GET `path` from the copy's app on the memory store, as platform_admin: (status, error code or "")."""
     probe = (
         "import sys\n"
-        "from charter.app import create_app\n"
+        "from server.app import create_app\n"
         "from store.memory import MemoryStore\n"
-        "from tests.api.helpers import ADMIN, settings\n"
+        "from tests.helpers import ADMIN, settings\n"
         "r = create_app(store=MemoryStore(), settings=settings()).test_client(headers=ADMIN).get(sys.argv[1])\n"
         "print(r.status_code, r.json().get('error', '') if r.headers.get('content-type', '').startswith('application/json') else '')\n"
     )
@@ -67,3 +70,25 @@ def get_status(project: Path, path: str) -> tuple[int, str]:
     assert run.returncode == 0, run.stderr
     status, _, code = run.stdout.strip().partition(" ")
     return int(status), code
+
+
+def readme_block(marker: str) -> str:
+    """The code block after `<!-- {marker} -->` in README.md, dedented."""
+    readme = (ROOT / "README.md").read_text()
+    match = re.search(rf"<!-- {marker} -->\n\s*```\w+\n(.*?)\n\s*```", readme, re.DOTALL)
+    assert match, f"README lost its block {marker!r}"
+    lines = match.group(1).splitlines()
+    indent = min(len(line) - len(line.lstrip()) for line in lines if line.strip())
+    return "\n".join(line[indent:] for line in lines) + "\n"
+
+
+def pytest_in(project: Path, test_file: str, stores: str = "memory or sqlite") -> subprocess.CompletedProcess:
+    """Run one of the copy's test files on the given stores, importing the copy's code."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", stores, test_file],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(project)},
+    )

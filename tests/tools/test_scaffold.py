@@ -35,6 +35,18 @@ NEW_SPEC = {
 }
 
 
+def register_api(project, name: str) -> None:
+    """What adding an API means besides its spec and handlers: its registration, and its line."""
+    package = project / "services" / name
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        f'from charter.api import Api\n\nAPI = Api(name="{name}", handlers="handlers.{name}")\n'
+    )
+    apis = project / "server" / "apis.py"
+    anchor = '    "services.registry.api",\n'
+    apis.write_text(apis.read_text().replace(anchor, f'{anchor}    "services.{name}",\n'))
+
+
 def test_scaffold_new_api_serves_501_and_passes_check(tmp_path):
     project = copy_project(tmp_path / "p")
     (project / "specs" / "notes.yaml").write_text(yaml.safe_dump(NEW_SPEC, sort_keys=False))
@@ -49,8 +61,12 @@ def test_scaffold_new_api_serves_501_and_passes_check(tmp_path):
     assert "def create_note(body):" in source
     assert "def get_note(note_id):" in source
     assert (project / "handlers" / "notes" / "__init__.py").exists()
-    assert charter(project, "check").returncode == 0
+    checked = charter(project, "check")
+    assert checked.returncode == 1 and "specs/notes.yaml is registered as no API" in checked.stdout
 
+    register_api(project, "notes")
+    checked = charter(project, "check")
+    assert checked.returncode == 0, checked.stdout
     assert get_status(project, "/v1/notes/abc") == (501, "not_implemented")
 
 

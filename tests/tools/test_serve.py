@@ -9,7 +9,7 @@ import time
 
 import httpx
 
-from tests.api.helpers import ADMIN, ADMIN_KEY
+from tests.helpers import ADMIN, ADMIN_KEY
 from tools.server import free_port
 
 

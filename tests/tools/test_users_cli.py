@@ -33,9 +33,9 @@ def _users(tmp_path, *args, password: str | None = PASSWORD, url: str | None = N
 
 
 def test_create_platform_and_tenant_users_then_sign_in(tmp_path):
-    from charter.app import create_app
+    from server.app import create_app
     from store.sql import SqlStore
-    from tests.api.helpers import ADMIN, settings
+    from tests.helpers import ADMIN, settings
 
     first = _users(tmp_path, "--email", "Root@Example.com", "--role", "platform_admin")
     assert first.returncode == 0, first.stderr

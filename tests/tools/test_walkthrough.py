@@ -1,20 +1,10 @@
 """The README's "adding an endpoint" walkthrough, replayed step by step on a copy of the project."""
 
-import os
-import re
-import subprocess
-import sys
-
-from tests.tools.project_copy import ROOT, charter, copy_project, get_status
+from tests.tools.project_copy import charter, copy_project, get_status, pytest_in, readme_block
 
 
 def _block(name: str) -> str:
-    readme = (ROOT / "README.md").read_text()
-    match = re.search(rf"<!-- walkthrough: {name} -->\n\s*```\w+\n(.*?)\n\s*```", readme, re.DOTALL)
-    assert match, f"README lost its walkthrough block {name!r}"
-    lines = match.group(1).splitlines()
-    indent = min(len(line) - len(line.lstrip()) for line in lines if line.strip())
-    return "\n".join(line[indent:] for line in lines) + "\n"
+    return readme_block(f"walkthrough: {name}")
 
 
 def test_readme_walkthrough_works(tmp_path):
@@ -43,23 +33,6 @@ def test_readme_walkthrough_works(tmp_path):
     assert get_status(project, "/v1/catalog/analytics") == (200, "")
 
     # 5. the README's test passes through the real app
-    (project / "tests" / "api" / "test_catalog_product.py").write_text(_block("test"))
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-k",
-            "memory or sqlite",
-            "tests/api/test_catalog_product.py",
-        ],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(project)},
-    )
+    (project / "tests" / "registry" / "test_catalog_product.py").write_text(_block("test"))
+    run = pytest_in(project, "tests/registry/test_catalog_product.py")
     assert run.returncode == 0 and "2 passed" in run.stdout, run.stdout + run.stderr

@@ -1,0 +1,52 @@
+"""Compose the app: the store DATABASE_URL names (or the one given), auth over it, every
+registered API, and the security layer, handed to the spine's app factory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+from auth import context as auth_context
+from auth.middleware import AuthMiddleware
+from charter import app as spine
+from charter.api import Api, Lifespan
+from charter.config import Settings
+from charter.dispatch import Runner
+from charter.runtime import Services
+from server.apis import APIS
+from store import open_store
+from store.interface import Store
+
+
+def build_services(settings: Settings, store: Store | None = None) -> Services:
+    """What every request reaches through charter.runtime: the store, where blocking calls run,
+    and auth (auth.context.Auth); each mounted API adds its own components."""
+    if store is None:
+        store = open_store(settings.database_url)
+    services = Services(store=store, settings=settings, runner=Runner(settings.handler_threads(store)))
+    services.components[auth_context.Auth] = auth_context.build(store, settings.env)
+    return services
+
+
+def create_app(
+    names: Iterable[str] = (),
+    *,
+    settings: Settings | None = None,
+    store: Store | None = None,
+    validate_responses: bool = False,
+    apis: Sequence[Api] = APIS,
+    lifespans: Sequence[Lifespan] = (),
+) -> spine.CharterApp:
+    """Mount every registered API (or those `names` or CHARTER_SPECS name, and the gateway) over
+    `store` (default: DATABASE_URL's)."""
+    settings = settings or Settings.from_env()
+    names = tuple(names)
+    if names:
+        settings = replace(settings, specs=names)
+    return spine.create_app(
+        apis,
+        build_services(settings, store),
+        security=AuthMiddleware,
+        lifespans=lifespans,
+        validate_responses=validate_responses,
+    )

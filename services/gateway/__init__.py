@@ -1,0 +1,1 @@
+"""What concerns the whole server: the probes and the health of every dependency."""

@@ -1,0 +1,81 @@
+"""API keys: create (the plaintext is shown once), list, revoke, verify."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID, uuid4
+
+from auth import apikeys
+from auth.context import Auth
+from charter.domain import Actor, Event, NotFound
+from services.registry import tenancy
+from store.interface import Store
+from store.models import ApiKey, utcnow
+
+
+def _event(action: str, actor: Actor, key: ApiKey, **metadata: object) -> Event:
+    return Event(
+        action,
+        actor,
+        "api_key",
+        str(key.id),
+        tenant_id=key.tenant_id,
+        target_name=key.name,
+        product=key.product,
+        metadata=dict(metadata),
+    )
+
+
+def create(
+    uow: Store,
+    actor: Actor,
+    *,
+    tenant_id: UUID,
+    name: str,
+    scopes: Sequence[str] = (),
+    product: str | None = None,
+    created_by: str | None = None,
+) -> tuple[ApiKey, str]:
+    """A new key of the tenant and its plaintext; only an argon2id hash of it is kept."""
+    plaintext, prefix = apikeys.mint()
+    key = ApiKey(
+        id=uuid4(),
+        tenant_id=tenant_id,
+        name=name,
+        prefix=prefix,
+        secret_hash=apikeys.hash_key(plaintext),
+        created_at=utcnow(),
+        scopes=list(scopes),
+        product=product,
+        created_by=created_by,
+    )
+    with uow.write() as s:
+        tenancy.existing(s, actor, tenant_id)
+        s.api_keys.add(key)
+        s.record(_event("api_key.created", actor, key, prefix=key.prefix, scopes=key.scopes))
+    return key, plaintext
+
+
+def list_for_tenant(uow: Store, actor: Actor, tenant_id: UUID) -> list[ApiKey]:
+    with uow.read() as s:
+        tenancy.existing(s, actor, tenant_id)
+        return s.api_keys.list(tenant_id)
+
+
+def revoke(uow: Store, actor: Actor, key_id: UUID) -> None:
+    """Revoked at once in every worker; revoking a revoked key changes nothing."""
+    with uow.write() as s:
+        key = s.api_keys.get(key_id)
+        if key is None or not actor.sees(key.tenant_id):
+            raise NotFound(f"no API key with id {key_id}", "api_key_not_found")
+        if s.api_keys.revoke(key_id, utcnow()):
+            s.record(_event("api_key.revoked", actor, key))
+
+
+def verify(uow: Store, auth: Auth, plaintext: str, ip: str | None) -> ApiKey | None:
+    """The live key this plaintext is, or None. An address with too many failures is refused
+    (RateLimited) before anything is checked; a key prefix with too many failures that cost an
+    argon2 run is refused instead of another run, while a key this worker verified before needs
+    none and always passes, so knowing a key's prefix does not let anyone lock the key out."""
+    auth.limits.check(uow, "verify", ip=ip)
+    return auth.limits.key_attempt(uow, auth.keys, plaintext, "verify", ip=ip)

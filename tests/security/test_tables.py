@@ -1,0 +1,110 @@
+"""Every operation the app serves has a row in its API's table, and every row still matches one.
+
+The operations come from the app's own `GET /openapi.json`, grouped by API by their operationId's
+package (`handlers.<api>.…`); the tables are tests/security/tables/<api>.py. A new route, a new
+API, or a new id parameter on an old route fails here until the tables say what to probe.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tests.security.rows import ANONYMOUS, EVERYONE, PLACEHOLDER, PUBLIC, Public, Route, Scoped, template_positions
+from tests.security.served import Operation, api_of, default_app_document
+from tests.security.tables import TABLES
+
+SCHEMES = {"bearerAuth", "serviceKey"}  # the schemes the probe knows B's credentials for
+
+
+def served() -> dict[str, Operation]:
+    """Served operations by their operationId."""
+    return {op.op_id: op for op in default_app_document().operations()}
+
+
+def covered(route: Route, op: Operation) -> set[str]:
+    """The spec positions a route fills: its query and body placeholders, and the path's
+    parameters when every one of them is a placeholder."""
+    placed = {p for p in template_positions(route) if not p.startswith("path:")}
+    names = re.findall(r"\{(\w+)\}", op.path)
+    if len(PLACEHOLDER.findall(route.path)) == len(names):
+        placed |= {f"path:{name}" for name in names}
+    return placed
+
+
+def _shape(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "{}", path)
+
+
+def test_every_served_operation_has_a_row_and_every_row_an_operation():
+    ops = served()
+    problems = []
+    for op_id in sorted(ops):
+        api = api_of(op_id)
+        if api not in TABLES:
+            problems.append(f"{op_id}: no table for API {api!r} (add tests/security/tables/{api}.py)")
+        elif op_id not in TABLES[api]:
+            problems.append(f"{op_id}: no row in tests/security/tables/{api}.py")
+    for api, rows in sorted(TABLES.items()):
+        for op_id in sorted(rows):
+            if not op_id.startswith(f"handlers.{api}."):
+                problems.append(f"{op_id}: in the {api} table, but it belongs to {api_of(op_id)}'s")
+            elif op_id not in ops:
+                problems.append(
+                    f"{op_id}: a row in tests/security/tables/{api}.py, but the app serves no such operation"
+                )
+    assert not problems, f"{len(problems)} table problems:\n" + "\n".join(problems)
+
+
+def test_rows_agree_with_the_spec():
+    """Public in the spec is public in the table; routes are the operation's; every position the
+    spec gives a request is filled by some probe, or waived with a reason; the matrix's statuses
+    are documented."""
+    problems = []
+    for op_id, op in sorted(served().items()):
+        try:
+            row = TABLES[api_of(op_id)][op_id]
+        except KeyError:
+            continue  # the test above names it
+        probe, access = row.probe, row.access
+        table_public = isinstance(probe, Public) or probe.public
+        if op.public != table_public:
+            problems.append(f"{op_id}: public in the spec is {op.public}, the table says {table_public}")
+        if op.public != (ANONYMOUS in access.allowed):
+            problems.append(
+                f"{op_id}: public in the spec is {op.public}, but the matrix "
+                f"{'refuses' if op.public else 'allows'} an anonymous caller"
+            )
+        if not access.allowed <= PUBLIC:
+            problems.append(f"{op_id}: unknown callers {sorted(access.allowed - PUBLIC)}")
+        if access.status not in op.documented or not 200 <= access.status < 300:
+            problems.append(
+                f"{op_id}: the matrix expects {access.status}, not a 2xx the spec documents ({sorted(op.documented)})"
+            )
+        if EVERYONE - access.allowed and access.denied[0] not in op.documented:
+            problems.append(f"{op_id}: the matrix expects {access.denied} for the others, undocumented")
+        if not op.public and not op.schemes <= SCHEMES:
+            problems.append(
+                f"{op_id}: security schemes {sorted(op.schemes - SCHEMES)} are new to the "
+                "probe: teach tests/security/test_bola.py which of B's credentials they take"
+            )
+        routes = (probe.route,) if isinstance(probe, Public) else probe.routes
+        for route in routes:
+            if (route.method, _shape(route.path)) != (op.method, _shape(op.path)):
+                problems.append(f"{op_id}: {route.method} {route.path} is not {op.method} {op.path}")
+            if route.credential == "body" and not op.public:
+                problems.append(f"{op_id}: a credential in the body, but the spec wants one in the header")
+        if isinstance(probe, Scoped):
+            positions = op.positions()
+            placed = set().union(*(covered(r, op) for r in probe.routes))
+            missing = positions - placed - set(probe.waived)
+            if missing:
+                problems.append(f"{op_id}: the spec takes {sorted(missing)}, which no probe fills")
+            stale = set(probe.waived) - positions
+            if stale:
+                problems.append(f"{op_id}: waives {sorted(stale)}, which the spec no longer takes")
+        elif op.positions():
+            problems.append(
+                f"{op_id}: public with no tenant object, yet the spec takes "
+                f"{sorted(op.positions())}: probe them (Scoped) or say why not"
+            )
+    assert not problems, "\n".join(problems)
