@@ -40,6 +40,7 @@ class Options:
     use_wrk: bool
     peer_endpoints: str = "def"  # or "async": bench/peer.py's BENCH_PEER_ENDPOINTS
     peer_response_models: bool = True  # bench/peer.py's BENCH_PEER_RESPONSE_MODELS
+    baseline_goal: float = 0.90  # --baseline-goal: Charter's req/s over the baseline's, at least
 
     @property
     def warmup(self) -> int:
@@ -102,7 +103,6 @@ class Run:
                 self.env,
                 root=self.baseline.path,
                 name="baseline",
-                authenticates=False,
             )
         else:
             server = servers.start_peer(
