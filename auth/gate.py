@@ -188,7 +188,9 @@ class Gate:
 
     def _require_live(self, principal: Principal) -> None:
         if not self._live(principal):
-            raise _unauthorized("the token was revoked (logged out, or its key revoked)", "token_revoked")
+            raise _unauthorized(
+                "the token no longer works: logged out, its key revoked, or its tenant switched off", "token_revoked"
+            )
 
     def _live(self, principal: Principal) -> bool:
         with self.services.store.read() as s:

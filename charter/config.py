@@ -30,13 +30,18 @@ def whole(env: Mapping[str, str], name: str, default: int | None) -> int | None:
         raise SystemExit(f"{name} must be a whole number, got {raw!r}") from None
 
 
-def seconds(env: Mapping[str, str], name: str, default: int) -> int:
-    """A positive number of seconds."""
+def positive(env: Mapping[str, str], name: str, default: int, what: str = "a positive whole number") -> int:
+    """A whole number of at least 1; SystemExit naming the variable otherwise."""
     value = whole(env, name, default)
     assert value is not None
     if value < 1:
-        raise SystemExit(f"{name} must be a positive number of seconds, got {value}")
+        raise SystemExit(f"{name} must be {what}, got {value}")
     return value
+
+
+def seconds(env: Mapping[str, str], name: str, default: int) -> int:
+    """A positive number of seconds."""
+    return positive(env, name, default, "a positive number of seconds")
 
 
 def _frozen(env: Mapping[str, str]) -> Mapping[str, str]:
@@ -53,6 +58,10 @@ class Settings:
     specs: tuple[str, ...] = field(default_factory=tuple)  # CHARTER_SPECS: the APIs to mount
     threads: int | None = None  # CHARTER_HANDLER_THREADS; None: chosen by the store
     api_version: str = "v1"
+    max_json_depth: int = 64  # CHARTER_MAX_JSON_DEPTH: arrays and objects nested deeper answer 400
+    max_headers: int = 100  # CHARTER_MAX_HEADERS: more header fields answer 431
+    max_header_bytes: int = 32 * 1024  # CHARTER_MAX_HEADER_BYTES: all names and values together
+    trusted_proxies: str = ""  # CHARTER_TRUSTED_PROXIES: peers whose X-Forwarded-For is believed
     env: Mapping[str, str] = field(default_factory=lambda: _frozen({}), compare=False, repr=False)
 
     def handler_threads(self, store: Any) -> int:
@@ -79,5 +88,9 @@ class Settings:
             specs=specs,
             threads=whole(env, "CHARTER_HANDLER_THREADS", None),
             api_version=env.get("CHARTER_API_VERSION") or "v1",
+            max_json_depth=positive(env, "CHARTER_MAX_JSON_DEPTH", 64),
+            max_headers=positive(env, "CHARTER_MAX_HEADERS", 100),
+            max_header_bytes=positive(env, "CHARTER_MAX_HEADER_BYTES", 32 * 1024),
+            trusted_proxies=env.get("CHARTER_TRUSTED_PROXIES") or "",
             env=_frozen(env),
         )

@@ -25,6 +25,8 @@ CLI = "cli"  # the `charter` command
 SYSTEM = "system"  # the server itself (start-up, housekeeping)
 JOB = "job"  # a background job
 ANONYMOUS = "anonymous"  # nobody authenticated yet (a sign-in attempt, a public operation)
+# Kinds that act for the platform, not for one tenant: no tenant's caller may claim one.
+PLATFORM_KINDS = frozenset({ADMIN_KEY, SUPPORT, CLI, SYSTEM, JOB})
 
 
 @dataclass(frozen=True, slots=True)

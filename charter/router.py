@@ -81,10 +81,19 @@ class IndexedRouter:
 
 
 class IndexedRoutingMiddleware(RoutingMiddleware):
-    """Connexion's routing middleware, each API's routes behind an IndexedRouter."""
+    """Connexion's routing middleware, each API's routes behind an IndexedRouter.
+
+    No router redirects a path with or without its trailing slash: Starlette would answer 307
+    with a Location built from the request's Host header, which a client may set to any host.
+    Such a path is simply not an operation's (404)."""
+
+    def __init__(self, app) -> None:
+        super().__init__(app)
+        self.router.redirect_slashes = False
 
     def add_api(self, *args, **kwargs) -> None:
         super().add_api(*args, **kwargs)
         mount = self.router.routes[-1]  # the Mount super() just added for this API
         if isinstance(mount, Mount) and isinstance(mount.app, Router):
+            mount.app.redirect_slashes = False
             mount.app = IndexedRouter(mount.app)

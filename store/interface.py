@@ -122,8 +122,10 @@ class AuthSessions(Protocol):
         """Set revoked_at if unset; True when this call revoked it."""
 
     def live(self, session_id: UUID, at: datetime) -> bool:
-        """True when the session exists, is not revoked and expires after `at`. Read on every
-        request made with one of its access tokens, so one round trip."""
+        """True when the session exists, is not revoked, expires after `at`, and, for a login
+        session bound to a tenant, that tenant is not switched off (INACTIVE_TENANT_STATUSES:
+        support sessions may still look into a frozen tenant). Read on every request made with
+        one of its access tokens, so one round trip."""
 
 
 class RefreshTokens(Protocol):

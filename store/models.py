@@ -80,6 +80,10 @@ class AuditDraft:
     metadata: dict | None = None
     source_ip: str | None = None
     user_agent: str | None = None
+    # Who appended the row, as the server knows it from the credential (never from the body).
+    recorded_by_kind: str | None = None
+    recorded_by_id: str | None = None
+    recorded_by_tenant_id: UUID | None = None
 
 
 def audit_draft(event: Event) -> AuditDraft:
@@ -98,6 +102,9 @@ def audit_draft(event: Event) -> AuditDraft:
         metadata={**actor.audit_metadata(), **event.metadata},
         source_ip=actor.source_ip,
         user_agent=actor.user_agent,
+        recorded_by_kind=actor.kind,
+        recorded_by_id=actor.id,
+        recorded_by_tenant_id=actor.tenant_id,
     )
 
 

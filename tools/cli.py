@@ -32,9 +32,20 @@ def _migrate(args) -> int:
     if url.startswith("memory://"):
         print("charter migrate: the memory store has no schema to migrate", file=sys.stderr)
         return 0
-    before = migrate.current(url)
-    migrate.upgrade(url)
-    print(f"charter migrate: {before or 'empty'} -> {migrate.current(url)}")
+    from store.errors import Unavailable
+    from tools.serve import unreachable
+
+    try:
+        before = migrate.current(url)
+        migrate.upgrade(url)
+        after = migrate.current(url)
+    except ValueError as exc:
+        print(f"charter migrate: DATABASE_URL: {exc}", file=sys.stderr)
+        return 2
+    except Unavailable as exc:
+        print(f"charter migrate: {unreachable(url, exc)}", file=sys.stderr)
+        return 2
+    print(f"charter migrate: {before or 'empty'} -> {after}")
     return 0
 
 

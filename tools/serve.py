@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import gc
+import socket
 import sys
 
 from charter.config import Settings
+from store.errors import Unavailable
 
-WORKER_CLASS = "uvicorn_worker.UvicornWorker"
+WORKER_CLASS = "tools.worker.CharterWorker"
 
 
 def prepare_store(settings: Settings) -> str | None:
@@ -27,21 +30,52 @@ def prepare_store(settings: Settings) -> str | None:
         normalise_url(url)
     except ValueError as exc:
         return f"DATABASE_URL: {exc} (use sqlite:///path, postgresql://… or memory://)"
-    if url.startswith("sqlite"):
-        migrate.upgrade(url)
-        return None
-    if not migrate.is_current(url):
-        return (
-            f"the database schema is at {migrate.current(url) or 'nothing'} but this Charter "
-            f"needs {migrate.head()}: run `charter migrate` first"
-        )
+    try:
+        if url.startswith("sqlite"):
+            migrate.upgrade(url)
+            return None
+        if not migrate.is_current(url):
+            return (
+                f"the database schema is at {migrate.current(url) or 'nothing'} but this Charter "
+                f"needs {migrate.head()}: run `charter migrate` first"
+            )
+    except Unavailable as exc:
+        return unreachable(url, exc)
+    return None
+
+
+def unreachable(url: str, exc: Exception) -> str:
+    """One line naming the database's host and port, and why it cannot be reached."""
+    from store.sql.engine import normalise_url
+
+    parsed = normalise_url(url)
+    where = parsed.database if parsed.get_backend_name() == "sqlite" else f"{parsed.host}:{parsed.port or 5432}"
+    cause = str(exc).removeprefix("database unavailable: ").split(": ", 1)[-1]
+    return f"DATABASE_URL: cannot reach the database at {where}: {cause}"
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be listened on, or None (the socket is closed again at once)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"cannot listen on {host}:{port}: {exc.strerror}"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"port {port} on {host} is in use by another process"
+            return f"cannot listen on {host}:{port}: {exc.strerror}"
     return None
 
 
 def serve(settings: Settings) -> int:
     from gunicorn.app.base import BaseApplication
 
-    problem = prepare_store(settings)
+    problem = port_problem(settings.host, settings.port) or prepare_store(settings)
     if problem:
         print(f"charter serve: {problem}", file=sys.stderr)
         return 2

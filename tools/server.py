@@ -21,7 +21,10 @@ def free_port() -> int:
 def running(app, port: int | None = None, timeout: float = 20.0):
     """Serve `app` (any ASGI app) on 127.0.0.1 in a thread; yields the base URL."""
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    # No X-Forwarded-For handling of uvicorn's: Charter's request layer decides (CHARTER_TRUSTED_PROXIES).
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, proxy_headers=False
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -111,4 +111,11 @@ def audit_event(e) -> dict:
             out[key] = getattr(e, key)
     if e.metadata is not None:
         out["metadata"] = e.metadata
+    if e.recorded_by_kind is not None:
+        recorder: dict = {"kind": e.recorded_by_kind}
+        if e.recorded_by_id is not None:
+            recorder["id"] = e.recorded_by_id
+        if e.recorded_by_tenant_id is not None:
+            recorder["tenant_id"] = str(e.recorded_by_tenant_id)
+        out["recorded_by"] = recorder
     return out

@@ -23,7 +23,7 @@ from auth.settings import SUPPORT_SESSION_MAX_S
 from charter.domain import Actor, Conflict, Event, Forbidden, Invalid, NotFound, Unauthorized
 from store import errors as store_errors
 from store.interface import Store
-from store.models import AuthSession, Membership, RefreshToken, User, utcnow
+from store.models import INACTIVE_TENANT_STATUSES, AuthSession, Membership, RefreshToken, User, utcnow
 
 REFRESH_PREFIX = "rt_"
 _REFRESH = re.compile(r"rt_[A-Za-z0-9_-]{43}")
@@ -108,6 +108,9 @@ def login(uow: Store, auth: Auth, actor: Actor, email: str, password: str, tenan
     if not roles:
         _login_failed(uow, actor, email, user, "not_a_member")
         raise Forbidden("this user is not a member of that tenant", "not_a_member")
+    if tenant_id is not None and not _tenant_active(uow, tenant_id):
+        _login_failed(uow, actor, email, user, "tenant_inactive")
+        raise Forbidden("this tenant is switched off (frozen or archived)", "tenant_inactive")
     now = utcnow()
     session = AuthSession(
         id=uuid4(),
@@ -128,6 +131,12 @@ def login(uow: Store, auth: Auth, actor: Actor, email: str, password: str, tenan
         raise _invalid_credentials() from None
     access, expires_at = _mint(auth, session, roles, now)
     return Issued(access, expires_at, session, roles, refresh)
+
+
+def _tenant_active(uow: Store, tenant_id: UUID) -> bool:
+    with uow.read() as s:
+        tenant = s.tenants.get(tenant_id)
+    return tenant is not None and tenant.status not in INACTIVE_TENANT_STATUSES
 
 
 def _login_failed(uow: Store, actor: Actor, email: str, user: User | None, reason: str) -> None:
@@ -157,6 +166,9 @@ def refresh(uow: Store, auth: Auth, actor: Actor, token: str | None) -> Issued:
         roles = _roles_for(user, memberships, session.tenant_id) if session else None
     if record is None or session is None or session.revoked_at is not None or session.expires_at <= now:
         raise invalid
+    if session.tenant_id is not None and not _tenant_active(uow, session.tenant_id):
+        # Not revoked: should the tenant be switched on again, the session may go on.
+        raise Unauthorized("the session's tenant is switched off (frozen or archived)", "tenant_inactive")
     as_user = actor.as_(USER, str(session.user_id))
     new_token = None
     with uow.write() as s:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from charter.domain import Actor
+from charter.domain import PLATFORM_KINDS, Actor, Forbidden
 from services.registry import tenancy
 from store import errors as store_errors
 from store.interface import Store
@@ -25,10 +25,14 @@ def append(
     project_id: UUID | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """An event a product reports about itself: its actor fields are the product's to say. The
-    tenant is the one asked for, else the actor's own (a bound actor reports for itself only)."""
+    """An event a product reports about itself. Its actor fields are the product's claims, kept as
+    such; who appended it (the credential's kind, id and tenant) the server records beside them,
+    where no caller can set it. A caller bound to a tenant reports for that tenant only, and
+    cannot claim a platform actor (the bootstrap key, support, the CLI, the system, a job)."""
     tenant = tenancy.scope(actor, tenant_id)
     reported: dict[str, Any] = {key: fields.get(key) for key in REPORTED}
+    if actor.tenant_id is not None and reported["actor_type"] in PLATFORM_KINDS:
+        raise Forbidden(f"a tenant's credential cannot report a {reported['actor_type']} actor", "platform_actor")
     draft = AuditDraft(
         **reported,
         tenant_id=tenant,
@@ -36,6 +40,9 @@ def append(
         metadata=metadata,
         source_ip=actor.source_ip,
         user_agent=actor.user_agent,
+        recorded_by_kind=actor.kind,
+        recorded_by_id=actor.id,
+        recorded_by_tenant_id=actor.tenant_id,
     )
     try:
         with uow.write() as s:

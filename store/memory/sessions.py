@@ -12,7 +12,7 @@ from store.memory.base import MemoryContext, Repo, Rows
 from store.memory.cascade import DELETE, follow
 from store.memory.tenants import TenantRows
 from store.memory.users import UserRows
-from store.models import AuthSession, RefreshToken
+from store.models import INACTIVE_TENANT_STATUSES, AuthSession, RefreshToken
 
 
 class AuthSessionRows(Rows[UUID, AuthSession]):
@@ -59,7 +59,12 @@ class MemoryAuthSessions(Repo):
 
     def live(self, session_id: UUID, at: datetime) -> bool:
         session = self._rows.by_key.get(session_id)
-        return session is not None and session.revoked_at is None and session.expires_at > at
+        if session is None or session.revoked_at is not None or session.expires_at <= at:
+            return False
+        if session.kind != "login" or session.tenant_id is None:
+            return True
+        tenant = self._tenants.by_key.get(session.tenant_id)
+        return tenant is not None and tenant.status not in INACTIVE_TENANT_STATUSES
 
 
 class MemoryRefreshTokens(Repo):

@@ -8,19 +8,29 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from store.errors import Conflict
-from store.models import AuthSession, RefreshToken
+from store.models import INACTIVE_TENANT_STATUSES, AuthSession, RefreshToken
 from store.sql.base import Repo, referenced, set_once
-from store.sql.tables import auth_sessions, refresh_tokens
+from store.sql.tables import auth_sessions, refresh_tokens, tenants
 
 SESSION_FIELDS = tuple(c.name for c in auth_sessions.columns)
 TOKEN_FIELDS = tuple(c.name for c in refresh_tokens.columns)
 
 _SESSION = sa.select(auth_sessions).where(auth_sessions.c.id == sa.bindparam("id"))
 # Read on every request made with an access token: one statement, built once.
-_LIVE = sa.select(sa.literal(1)).where(
-    auth_sessions.c.id == sa.bindparam("id"),
-    auth_sessions.c.revoked_at.is_(None),
-    auth_sessions.c.expires_at > sa.bindparam("at", type_=auth_sessions.c.expires_at.type),
+# A login session's tenant must not be switched off; a support session may look into a frozen one.
+_LIVE = (
+    sa.select(sa.literal(1))
+    .select_from(auth_sessions.outerjoin(tenants, tenants.c.id == auth_sessions.c.tenant_id))
+    .where(
+        auth_sessions.c.id == sa.bindparam("id"),
+        auth_sessions.c.revoked_at.is_(None),
+        auth_sessions.c.expires_at > sa.bindparam("at", type_=auth_sessions.c.expires_at.type),
+        sa.or_(
+            auth_sessions.c.kind != "login",
+            auth_sessions.c.tenant_id.is_(None),
+            tenants.c.status.not_in(sorted(INACTIVE_TENANT_STATUSES)),
+        ),
+    )
 )
 _REVOKE = set_once(auth_sessions.c.revoked_at)
 _SESSION_REFS = referenced(auth_sessions)

@@ -123,9 +123,15 @@ audit_events = sa.Table(
     sa.Column("target_type", sa.String(), nullable=True),
     sa.Column("target_name", sa.String(), nullable=True),
     sa.Column("product", sa.String(), nullable=True),
-    sa.Column("metadata", _json(), nullable=True),
+    # json, not jsonb, on PostgreSQL: the text as written, so every number reads back as it was
+    # sent (jsonb writes 1e300 back as 1000…0, and an integer and a float become alike).
+    sa.Column("metadata", sa.JSON(none_as_null=True), nullable=True),
     sa.Column("source_ip", sa.String(), nullable=True),
     sa.Column("user_agent", sa.String(), nullable=True),
+    # Who appended the row, from its credential. No foreign key: it is evidence, kept as recorded.
+    sa.Column("recorded_by_kind", sa.String(), nullable=True),
+    sa.Column("recorded_by_id", sa.String(), nullable=True),
+    sa.Column("recorded_by_tenant_id", sa.Uuid(), nullable=True),
     # Keyset paging is `WHERE id < :cursor [AND col = :v] ORDER BY id DESC`: the primary key serves
     # the unfiltered case, one (col, id) index per equality filter serves the rest.
     sa.Index(None, "tenant_id", "id"),

@@ -264,14 +264,18 @@ def test_arguments_are_coerced_and_defaulted(spec_file):
         assert c.post("/items/42?limit=3", json={"name": "x"}).json()["limit"] == 3
         assert c.post("/items/nope", json={"name": "x"}).status_code == 400
         assert c.post("/items/42", json={}).status_code == 400
-        # JSON is UTF-8 (RFC 8259): a charset parameter changes nothing, a body that is not UTF-8 is a 400
+        # JSON is UTF-8 (RFC 8259): another charset is a 415, a body that is not UTF-8 is a 400
+        r = c.post(
+            "/items/42", content='{"name": "é"}'.encode(), headers={"content-type": "application/json; charset=utf-8"}
+        )
+        assert r.json()["body"] == {"name": "é"}
         for charset in ("latin-1", "no-such-charset"):
             r = c.post(
                 "/items/42",
                 content='{"name": "é"}'.encode(),
                 headers={"content-type": f"application/json; charset={charset}"},
             )
-            assert r.json()["body"] == {"name": "é"}
+            assert r.status_code == 415 and r.json()["error"] == "unsupported_media_type"
         r = c.post("/items/42", content='{"name": "é"}'.encode("latin-1"), headers={"content-type": "application/json"})
         assert r.status_code == 400 and r.json()["error"] == "invalid_input"
 

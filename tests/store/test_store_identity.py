@@ -267,6 +267,27 @@ def test_session_live(store, tenant_in, user_in, make):
         assert s.auth_sessions.live(uuid4(), expires - timedelta(days=1)) is False
 
 
+def test_a_login_session_of_a_switched_off_tenant_is_not_live(store, tenant_in, user_in, make):
+    """Frozen or archived: its login sessions pause (live again once it is active); support
+    sessions and platform sessions do not depend on it."""
+    tenant = tenant_in(status="active")
+    user = user_in()
+    login = make.session(user.id, tenant.id)
+    support = make.session(user.id, tenant.id, kind="support", roles=["support"], reason="ticket")
+    platform = make.session(user.id, None)
+    with store.write() as s:
+        for session in (login, support, platform):
+            s.auth_sessions.add(session)
+    now = utcnow()
+    for status, login_live in (("frozen", False), ("archived", False), ("active", True), ("trial", True)):
+        with store.write() as s:
+            s.tenants.save(replace(s.tenants.get(tenant.id), status=status))
+        with store.read() as s:
+            assert s.auth_sessions.live(login.id, now) is login_live, status
+            assert s.auth_sessions.live(support.id, now) is True, status
+            assert s.auth_sessions.live(platform.id, now) is True, status
+
+
 # --- refresh tokens --------------------------------------------------------------------------
 
 
