@@ -1,1 +1,1 @@
-"""Credentials: API keys and passwords (argon2id), and later tokens, roles and scopes."""
+"""Who is calling and what it may do: API keys, passwords, tokens and signing keys, roles, the security gate, rate limits."""

@@ -1,14 +1,21 @@
-"""Registry API keys: minting, argon2id hashing, and verification that pays argon2 once per key.
+"""Registry API keys: minting, hashing at rest, and verification that never costs a good key a refusal.
 
 Plaintext:  bp_<22 chars of base64url>  (16 random bytes), shown to the caller once.
 Prefix:     bp_ plus the next 8 characters, stored for display and look-up.
-At rest:    argon2id|<salt-b64>|<hash-b64>, argon2id with time=1, memory=64 MiB, lanes=4, 32 bytes.
+At rest:    sha256|<hex of SHA-256 of the plaintext>.
 
-Repeated verifies: after argon2 accepts a plaintext for a key, the verifier remembers, in process
-memory only, an HMAC of that plaintext under a random per-process secret, tied to the key's id and
-stored hash. A later verify still reads the key row from the store (so a revocation or a frozen
-tenant takes effect at once, in every worker), but compares HMACs instead of running argon2.
-Nothing derived from the plaintext is ever written to the store besides the argon2 hash.
+Why SHA-256 and not a memory-hard hash: the key is 128 random bits, so no dictionary or brute
+force reaches it, whatever the hash; argon2 protects low-entropy secrets (passwords, which do use
+it). What argon2 cost here was 64 MiB and ~40 ms for every verify of a key a worker had not seen,
+which had to be rationed per key prefix, and a prefix is shown in listings: whoever knew it could
+use up the ration and have a good key refused. A SHA-256 check costs a microsecond, so nothing is
+rationed and a key that verifies is never refused.
+
+Keys made before hold argon2id|<salt-b64>|<hash-b64> (time=1, memory=64 MiB, lanes=4, 32 bytes)
+and still verify: argon2 runs only for such a key, under its prefix's limit (auth.ratelimit), and
+once per worker, which then remembers, in process memory only, an HMAC of the accepted plaintext
+under a per-process secret. Every verify reads the key row (a revocation or a frozen tenant takes
+effect at once, in every worker).
 """
 
 from __future__ import annotations
@@ -29,7 +36,8 @@ from store.models import INACTIVE_TENANT_STATUSES, ApiKey, utcnow
 PREFIX = "bp_"
 _PLAINTEXT = re.compile(r"bp_[A-Za-z0-9_-]{22}")
 TIME_COST, MEMORY_KIB, LANES, HASH_LEN, SALT_LEN = 1, 64 * 1024, 4, 32, 16
-SCHEME = "argon2id"
+SCHEME = "sha256"
+LEGACY_SCHEME = "argon2id"  # keys made before SHA-256: verified, never made
 # last_used_at is kept to the minute: a use writes only when the recorded one is older, so a
 # product verifying the same key in a loop causes reads only.
 TOUCH_EVERY = timedelta(minutes=1)
@@ -61,18 +69,35 @@ def _argon2(secret: str, salt: bytes) -> bytes:
     )
 
 
+def _digest(plaintext: str) -> str:
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
 def hash_key(plaintext: str) -> str:
+    """What the store keeps of a new key."""
+    return f"{SCHEME}|{_digest(plaintext)}"
+
+
+def hash_key_argon2(plaintext: str) -> str:
+    """The form keys made before SHA-256 have (for tests and benchmarks of that path)."""
     salt = secrets.token_bytes(SALT_LEN)
     digest = _argon2(plaintext, salt)
-    return "|".join((SCHEME, base64.b64encode(salt).decode(), base64.b64encode(digest).decode()))
+    return "|".join((LEGACY_SCHEME, base64.b64encode(salt).decode(), base64.b64encode(digest).decode()))
+
+
+def is_legacy(stored: str) -> bool:
+    return stored.startswith(LEGACY_SCHEME + "|")
 
 
 def check_hash(plaintext: str, stored: str) -> bool:
-    """Constant-time argon2id check of a plaintext against its stored form."""
+    """Constant-time check of a plaintext against its stored form, either scheme."""
+    scheme, _, rest = stored.partition("|")
+    if scheme == SCHEME:
+        return hmac.compare_digest(_digest(plaintext), rest)
+    if scheme != LEGACY_SCHEME:
+        return False
     try:
-        scheme, salt_b64, hash_b64 = stored.split("|")
-        if scheme != SCHEME:
-            return False
+        salt_b64, hash_b64 = rest.split("|")
         salt, expected = base64.b64decode(salt_b64), base64.b64decode(hash_b64)
     except ValueError:
         return False
@@ -80,7 +105,8 @@ def check_hash(plaintext: str, stored: str) -> bool:
 
 
 class KeyVerifier:
-    """Remembers which plaintexts argon2 already accepted, per key and stored hash, in memory."""
+    """Checks a plaintext against a stored key: SHA-256 at once; a key made before, with argon2
+    once per worker, then by an HMAC this worker remembers in memory."""
 
     def __init__(self, capacity: int = 10_000):
         self._secret = secrets.token_bytes(32)
@@ -94,7 +120,10 @@ class KeyVerifier:
 
     def matches(self, key_id: str, stored_hash: str, plaintext: str, before_hashing=None) -> bool:
         """Whether plaintext is the key. `before_hashing`, when given, is called before an argon2
-        run (and may raise to refuse it); a key this worker verified before never needs one."""
+        run (and may raise to refuse it); only a key made before SHA-256 that this worker has not
+        verified yet needs one."""
+        if not is_legacy(stored_hash):
+            return check_hash(plaintext, stored_hash)
         slot = (key_id, stored_hash)
         tag = self._tag(plaintext)
         with self._lock:
@@ -119,8 +148,8 @@ def authenticate(store, verifier: KeyVerifier, plaintext: str, before_hashing=No
     """The live key this plaintext is (not revoked, its tenant not switched off), or None.
 
     Reads the key row every time, so a revocation or a frozen tenant counts at once in every
-    worker; runs argon2 only the first time this worker sees the key, after `before_hashing()`
-    (a rate limit, say). Records the use.
+    worker; for a key made before SHA-256, runs argon2 only the first time this worker sees it,
+    after `before_hashing()` (a rate limit, say). Records the use.
     """
     if not well_formed(plaintext):
         return None

@@ -147,7 +147,9 @@ class Gate:
                 f"{principal.kind} credential does not grant"
             )
         if principal.kind == SUPPORT and method in ("GET", "HEAD"):
-            await self._blocking(self._audit_support_read, principal, operation_id, method, path)
+            await self._blocking(
+                self._audit, "support_session.read", principal, "operation", operation_id, method, path
+            )
         return principal
 
     # ------------------------------------------------------------------------ authentication
@@ -202,12 +204,11 @@ class Gate:
         return True
 
     def _key_principal(self, plaintext: str, ip: str | None) -> Principal:
-        """Every key presented counts against the address; failures that cost an argon2 run
-        count against the key prefix, which refuses further runs once used up but never a key
-        this worker verified before (auth.ratelimit)."""
+        """A key that verifies passes; failures count against the address, and against a key
+        prefix when they cost an argon2 run, each refusing further failures once used up
+        (auth.ratelimit)."""
         store, limits = self.services.store, self.auth.limits
-        limits.acquire(store, "exchange", ip=ip)
-        key = limits.key_attempt(store, self.auth.keys, plaintext, "exchange")
+        key = limits.key_attempt(store, self.auth.keys, plaintext, "exchange", ip)
         if key is None:
             raise _unauthorized(
                 "the API key is not valid (unknown, revoked, or its tenant is not active)", "invalid_api_key"
@@ -234,33 +235,17 @@ class Gate:
                 raise Invalid("x-tenant-id must be a tenant id (a UUID)")
             return principal.acting_for(asserted)
         if asserted != principal.tenant_id:
-            await self._blocking(self._audit_mismatch, principal, text[:100], method, path)
+            await self._blocking(self._audit, "auth.tenant_mismatch", principal, "tenant", text[:100], method, path)
             raise _unauthorized("x-tenant-id names another tenant than the credential is bound to", "tenant_mismatch")
         return principal
 
-    def _audit_mismatch(self, principal: Principal, asserted: str, method: str, path: str) -> None:
-        self._record(
-            Event(
-                "auth.tenant_mismatch",
-                principal.as_actor(runtime.caller()),
-                "tenant",
-                asserted,
-                tenant_id=principal.tenant_id,
-                metadata={"method": method, "path": path},
-            )
-        )
-
-    def _audit_support_read(self, principal: Principal, operation_id: str, method: str, path: str) -> None:
-        self._record(
-            Event(
-                "support_session.read",
-                principal.as_actor(runtime.caller()),
-                "operation",
-                operation_id,
-                tenant_id=principal.tenant_id,
-                metadata={"method": method, "path": path},
-            )
-        )
+    def _audit(
+        self, action: str, principal: Principal, target_type: str, target_id: str, method: str, path: str
+    ) -> None:
+        """An event the gate itself records (a header mismatch, a support session's read)."""
+        actor = principal.as_actor(runtime.caller())
+        metadata = {"method": method, "path": path}
+        self._record(Event(action, actor, target_type, target_id, tenant_id=principal.tenant_id, metadata=metadata))
 
     def _record(self, event: Event) -> None:
         try:

@@ -4,13 +4,14 @@ Each limit allows a burst of N requests, refilled at N per window (GCRA, store.m
 client address and per account or key. The counters live in the store, so every worker of every
 instance on one database shares them.
 
-- Per address: login and key exchange count every attempt (each may cost an argon2 run); key
-  verify counts failures only, so a product verifying good keys at any rate is never held back.
-- Per account or key: failures only. A failed login counts against its account; a failed key
-  counts against its display prefix, and a prefix over its limit refuses further argon2 runs,
-  while a key this worker has already verified still passes: a key's prefix is no secret, and
-  knowing it must not let anyone lock the key out. (An account can still be locked out by
-  someone failing its password: that is what a per-account limit is.)
+- Per address: login counts every attempt (each costs an argon2 run). Key exchange and key
+  verify count failures only, and refuse only failures: a key that verifies is never refused,
+  so one bad client behind a shared gateway cannot block the gateway's other clients.
+- Per account or key: failures only. A failed login counts against its account. A failed key
+  of the kind made before SHA-256 counts against its display prefix when it cost an argon2 run,
+  and a prefix over its limit refuses further argon2 runs (keys made now never need one: see
+  auth.apikeys). (An account can still be locked out by someone failing its password: that is
+  what a per-account limit is.)
 
 Configured by CHARTER_RATE_LIMITS, a comma-separated list of `<action>.<per>=<count>/<seconds>`
 or `<action>.<per>=off`, over the defaults below. Subjects are stored hashed: the limiter table
@@ -31,10 +32,10 @@ from store.models import RateBucket
 DEFAULTS: dict[str, tuple[int, int] | None] = {
     "login.ip": (30, 60),  # attempts
     "login.account": (10, 60),  # failures
-    "exchange.ip": (60, 60),  # attempts
-    "exchange.key": (20, 60),  # failures of one key prefix
+    "exchange.ip": (60, 60),  # failures
+    "exchange.key": (20, 60),  # argon2 runs that failed, for one prefix of a key made before SHA-256
     "verify.ip": (60, 60),  # failures
-    "verify.key": (20, 60),  # failures of one key prefix
+    "verify.key": (20, 60),  # the same, for verify
 }
 
 
@@ -93,10 +94,12 @@ class Limits:
         """RateLimited when one more attempt would not fit; counts nothing."""
         _refuse(action, self._wait(store, action, subjects, count=False))
 
-    def key_attempt(self, store, verifier, plaintext: str, action: str, **charge_on_failure: str | None):
-        """auth.apikeys.authenticate under the `<action>.key` limit: a key prefix over its limit
-        gets 429 instead of another argon2 run, a failure that cost one counts against the prefix
-        (and against `charge_on_failure`), and a key this worker verified before never needs one."""
+    def key_attempt(self, store, verifier, plaintext: str, action: str, ip: str | None):
+        """The live key `plaintext` is (auth.apikeys.authenticate), or None; a key that verifies
+        is never refused. A failure counts against the address (`<action>.ip`), and once that is
+        used up the failure answers RateLimited instead; a failure that cost an argon2 run (a key
+        made before SHA-256) counts against the key's prefix too (`<action>.key`), and a prefix
+        over its limit gets RateLimited instead of another run."""
         prefix = apikeys.display_prefix(plaintext) if apikeys.well_formed(plaintext) else None
         hashed: list = []
 
@@ -106,7 +109,8 @@ class Limits:
 
         key = apikeys.authenticate(store, verifier, plaintext, before_hashing)
         if key is None:
-            self.charge(store, action, key=prefix if hashed else None, **charge_on_failure)
+            self.check(store, action, ip=ip)
+            self.charge(store, action, ip=ip, key=prefix if hashed else None)
         return key
 
     def charge(self, store, action: str, **subjects: str | None) -> None:

@@ -54,7 +54,7 @@ class ApiKey:
     tenant_id: UUID
     name: str
     prefix: str
-    secret_hash: str  # "argon2id|<salt-b64>|<hash-b64>", never the plaintext
+    secret_hash: str  # "sha256|<hex>" (or, made before, "argon2id|<salt>|<hash>"), never the plaintext
     created_at: datetime
     scopes: list[str] = field(default_factory=list)
     product: str | None = None

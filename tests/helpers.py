@@ -66,3 +66,26 @@ def assert_error(response, status: int, code: str | None = None) -> dict:
     if code:
         assert body["error"] == code, body
     return body
+
+
+def legacy_key(store, tenant_id: str, scopes: list[str] | None = None) -> str:
+    """A key as keys were made before SHA-256 (argon2id at rest), put straight into the store; its
+    plaintext. Such keys still verify, with argon2 once per worker."""
+    from uuid import UUID, uuid4
+
+    from auth import apikeys
+    from store.models import ApiKey, utcnow
+
+    plaintext, prefix = apikeys.mint()
+    key = ApiKey(
+        id=uuid4(),
+        tenant_id=UUID(tenant_id),
+        name="legacy",
+        prefix=prefix,
+        secret_hash=apikeys.hash_key_argon2(plaintext),
+        created_at=utcnow(),
+        scopes=list(scopes or []),
+    )
+    with store.write() as s:
+        s.api_keys.add(key)
+    return plaintext

@@ -36,7 +36,7 @@ def create(
     product: str | None = None,
     created_by: str | None = None,
 ) -> tuple[ApiKey, str]:
-    """A new key of the tenant and its plaintext; only an argon2id hash of it is kept."""
+    """A new key of the tenant and its plaintext; only a SHA-256 of it is kept (auth.apikeys)."""
     plaintext, prefix = apikeys.mint()
     key = ApiKey(
         id=uuid4(),
@@ -73,9 +73,7 @@ def revoke(uow: Store, actor: Actor, key_id: UUID) -> None:
 
 
 def verify(uow: Store, auth: Auth, plaintext: str, ip: str | None) -> ApiKey | None:
-    """The live key this plaintext is, or None. An address with too many failures is refused
-    (RateLimited) before anything is checked; a key prefix with too many failures that cost an
-    argon2 run is refused instead of another run, while a key this worker verified before needs
-    none and always passes, so knowing a key's prefix does not let anyone lock the key out."""
-    auth.limits.check(uow, "verify", ip=ip)
-    return auth.limits.key_attempt(uow, auth.keys, plaintext, "verify", ip=ip)
+    """The live key this plaintext is, or None. A key that verifies is never refused; failures
+    count against the address, which answers RateLimited instead of "not valid" once it has had
+    too many (auth.ratelimit)."""
+    return auth.limits.key_attempt(uow, auth.keys, plaintext, "verify", ip)

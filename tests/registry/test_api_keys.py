@@ -7,7 +7,7 @@ from uuid import UUID
 
 from auth.context import Auth
 from store.models import utcnow
-from tests.helpers import assert_error, audit, create_key, create_tenant
+from tests.helpers import assert_error, audit, create_key, create_tenant, legacy_key
 
 
 def test_create_returns_plaintext_once(client):
@@ -76,16 +76,20 @@ def test_keys_of_a_frozen_tenant_do_not_verify(client):
     assert client.post("/v1/internal/api-keys/verify", json={"key": plaintext}).json() == {"valid": False}
 
 
-def test_repeated_verify_runs_argon2_once(app, client):
+def test_a_key_verifies_without_argon2_and_one_made_before_runs_it_once(app, client, store):
     t = create_tenant(client)
     plaintext = create_key(client, t["id"])["plaintext"]
     verifier = app.services.get(Auth).keys
     before = verifier.argon2_runs
     for _ in range(5):
         assert client.post("/v1/internal/api-keys/verify", json={"key": plaintext}).json()["valid"] is True
+    assert verifier.argon2_runs == before  # SHA-256 at rest: nothing to ration
+    old = legacy_key(store, t["id"])  # argon2id at rest, as keys were made before
+    for _ in range(5):
+        assert client.post("/v1/internal/api-keys/verify", json={"key": old}).json()["valid"] is True
     assert verifier.argon2_runs == before + 1
     # a key with a trailing newline is malformed: refused before any argon2 run
-    assert client.post("/v1/internal/api-keys/verify", json={"key": plaintext + "\n"}).json() == {"valid": False}
+    assert client.post("/v1/internal/api-keys/verify", json={"key": old + "\n"}).json() == {"valid": False}
     assert verifier.argon2_runs == before + 1
 
 

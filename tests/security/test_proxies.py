@@ -42,6 +42,17 @@ def test_a_spoofed_forwarded_for_changes_nothing(database, tmp_path, request):
         statuses = [_verify(base, f"198.51.100.{n}").status_code for n in range(8)]
         assert statuses == [200] * 3 + [429] * 5, statuses  # one bucket, the socket peer's
         assert _source_ip_of_a_new_tenant(base, "spoofed", "203.0.113.9") == "127.0.0.1"
+        # the address is over its failures, on both workers: a key that verifies still does
+        tenant = httpx.get(f"{base}/v1/tenants/by-slug/spoofed", headers=ADMIN).json()["id"]
+        key = httpx.post(f"{base}/v1/api-keys", json={"tenant_id": tenant, "name": "k"}, headers=ADMIN).json()
+        for _ in range(10):
+            r = httpx.post(
+                f"{base}/v1/internal/api-keys/verify",
+                json={"key": key["plaintext"]},
+                headers={"connection": "close"},
+                timeout=30,
+            )
+            assert r.status_code == 200 and r.json()["valid"] is True, r.text
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
