@@ -25,21 +25,32 @@ DOCUMENT = "/openapi.json"
 VERSIONED_DOCUMENT = "/v1/openapi.json"
 
 
+def specificity(template: str) -> int:
+    """How many of a path template's segments are literal: where several templates match a path,
+    the most literal ones are the path's (OpenAPI: concrete paths match before templated ones)."""
+    return sum(1 for segment in template.strip("/").split("/") if "{" not in segment)
+
+
 class RouteTable:
     def __init__(self, spec: dict):
         self._templates = [
             (
                 re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$"),
+                specificity(path),
                 sorted(m.upper() for m in item if m in HTTP_METHODS),
             )
             for path, item in (spec.get("paths") or {}).items()
         ]
 
     def methods(self, path: str) -> list[str]:
-        """Every documented method of every path template that matches `path`."""
-        found = set()
-        for pattern, methods in self._templates:
-            if pattern.match(path):
+        """The documented methods of the path templates `path` is, the most literal that match:
+        /v1/catalog/request is not /v1/catalog/{key}, and allows only what the first documents."""
+        found: set[str] = set()
+        best = -1
+        for pattern, literal, methods in self._templates:
+            if literal >= best and pattern.match(path):
+                if literal > best:
+                    best, found = literal, set()
                 found.update(methods)
         return sorted(found)
 

@@ -104,6 +104,17 @@ SPEC = {
                 },
             }
         },
+        "/things/{name}": {
+            "get": {
+                "operationId": f"{HERE}.thing",
+                "security": [],
+                "parameters": [{"in": "path", "name": "name", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "ok"}},
+            },
+        },
+        "/things/special": {
+            "post": {"operationId": f"{HERE}.special", "security": [], "responses": {"200": {"description": "ok"}}}
+        },
         "/ticks": {
             "get": {"operationId": f"{HERE}.ticks", "security": [], "responses": {"200": {"description": "ok"}}}
         },
@@ -174,6 +185,14 @@ async def events():
 
 
 TICKS: list[int] = []  # what the lifespan's background task counted
+
+
+def thing(name):
+    return {"thing": name}
+
+
+def special():
+    return {"special": True}
 
 
 def ticks():
@@ -254,6 +273,20 @@ def test_lifespan_hooks_start_and_stop_background_work(spec_file):
     stopped = len(TICKS)
     time.sleep(0.05)
     assert len(TICKS) == stopped
+
+
+def test_a_concrete_path_takes_precedence_over_a_templated_one(spec_file):
+    """/things/special is its own path (POST only), not /things/{name} with name "special"; the
+    specs list the templated path first, so order alone would get it wrong."""
+    with _app(spec_file, 0).test_client() as c:
+        assert c.get("/things/other").json() == {"thing": "other"}
+        assert c.post("/things/special").json() == {"special": True}
+        for method in ("GET", "OPTIONS", "DELETE"):
+            r = c.request(method, "/things/special")
+            assert r.status_code == 405 and r.headers["allow"] == "POST", (method, r.status_code, r.headers)
+            assert r.json()["error"] == "method_not_allowed"
+        r = c.post("/things/other")
+        assert r.status_code == 405 and r.headers["allow"] == "GET"
 
 
 def test_arguments_are_coerced_and_defaulted(spec_file):

@@ -36,3 +36,9 @@ def test_readme_walkthrough_works(tmp_path):
     (project / "tests" / "registry" / "test_catalog_product.py").write_text(_block("test"))
     run = pytest_in(project, "tests/registry/test_catalog_product.py")
     assert run.returncode == 0 and "2 passed" in run.stdout, run.stdout + run.stderr
+
+    # 6. `charter fuzz` covers the new operation with every other, and every check (ST205,
+    # unsupported methods, included): /v1/catalog/request is not /v1/catalog/{key}
+    fuzzed = charter(project, "fuzz", "--max-examples", "10", env={"DATABASE_URL": "memory://"}, timeout=600)
+    assert fuzzed.returncode == 0, fuzzed.stdout[-4000:] + fuzzed.stderr[-2000:]
+    assert "GET /v1/catalog/{key}" in fuzzed.stdout and "0 failing scenarios" in fuzzed.stdout, fuzzed.stdout[-3000:]
