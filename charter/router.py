@@ -49,7 +49,7 @@ class IndexedRouter:
         self._literal = {id(r): specificity(r.path) for r in router.routes if isinstance(r, Route)}
 
         def most_literal_first(routes: list) -> list:
-            return sorted(routes, key=lambda r: -self._literal[id(r)])  # stable: else in order
+            return sorted(routes, key=lambda r: self._literal[id(r)], reverse=True)  # stable: else in order
 
         self._by_key = {
             "/".join(key): most_literal_first(

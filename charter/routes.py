@@ -25,10 +25,11 @@ DOCUMENT = "/openapi.json"
 VERSIONED_DOCUMENT = "/v1/openapi.json"
 
 
-def specificity(template: str) -> int:
-    """How many of a path template's segments are literal: where several templates match a path,
-    the most literal ones are the path's (OpenAPI: concrete paths match before templated ones)."""
-    return sum(1 for segment in template.strip("/").split("/") if "{" not in segment)
+def specificity(template: str) -> tuple[bool, ...]:
+    """Which of a path template's segments are literal, in order. Where several templates match a
+    path, the greatest is the path's (OpenAPI: concrete paths match before templated ones), segment
+    by segment from the left: /v1/tenants/by-slug/{slug} before /v1/tenants/{id}/cancel."""
+    return tuple("{" not in segment for segment in template.strip("/").split("/"))
 
 
 class RouteTable:
@@ -46,10 +47,10 @@ class RouteTable:
         """The documented methods of the path templates `path` is, the most literal that match:
         /v1/catalog/request is not /v1/catalog/{key}, and allows only what the first documents."""
         found: set[str] = set()
-        best = -1
+        best: tuple[bool, ...] | None = None
         for pattern, literal, methods in self._templates:
-            if literal >= best and pattern.match(path):
-                if literal > best:
+            if (best is None or literal >= best) and pattern.match(path):
+                if best is None or literal > best:
                     best, found = literal, set()
                 found.update(methods)
         return sorted(found)

@@ -1,4 +1,4 @@
-"""The `charter` command: serve, migrate, check, scaffold, fuzz, users."""
+"""The `charter` command: serve, migrate, check, lint, scaffold, fuzz, users."""
 
 from __future__ import annotations
 
@@ -62,6 +62,12 @@ def _check(args) -> int:
     return 0
 
 
+def _lint(args) -> int:
+    from tools.lint import run
+
+    return run()
+
+
 def _scaffold(args) -> int:
     from tools.scaffold import scaffold
 
@@ -110,6 +116,9 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("check", help="the contract gate between specs/ and handlers/")
     s.add_argument("--specs-dir", help=argparse.SUPPRESS)
     s.set_defaults(func=_check)
+
+    s = sub.add_parser("lint", help="Redocly's recommended rules over every spec and the served document")
+    s.set_defaults(func=_lint)
 
     s = sub.add_parser("scaffold", help="write 501 stubs for operationIds without a handler")
     s.add_argument("spec", help="specs/<api>.yaml")
