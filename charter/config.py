@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -72,7 +72,7 @@ class Settings:
 
     def with_env(self, **values: str) -> Settings:
         """These settings with more environment (an API's settings read it)."""
-        return Settings(**{**self.__dict__, "env": _frozen({**self.env, **values})})
+        return replace(self, env=_frozen({**self.env, **values}))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -22,7 +22,7 @@ from auth.principal import SESSION_KINDS, SUPPORT, USER
 from auth.settings import SUPPORT_SESSION_MAX_S
 from charter.domain import Actor, Conflict, Event, Forbidden, Invalid, NotFound, Unauthorized
 from store import errors as store_errors
-from store.interface import Store
+from store.interface import Session, Store
 from store.models import INACTIVE_TENANT_STATUSES, AuthSession, Membership, RefreshToken, User, utcnow
 
 REFRESH_PREFIX = "rt_"
@@ -108,7 +108,7 @@ def login(uow: Store, auth: Auth, actor: Actor, email: str, password: str, tenan
     if not roles:
         _login_failed(uow, actor, email, user, "not_a_member")
         raise Forbidden("this user is not a member of that tenant", "not_a_member")
-    if tenant_id is not None and not _tenant_active(uow, tenant_id):
+    if tenant_id is not None and not _tenant_active(uow, tenant_id):  # known only now: one more read
         _login_failed(uow, actor, email, user, "tenant_inactive")
         raise Forbidden("this tenant is switched off (frozen or archived)", "tenant_inactive")
     now = utcnow()
@@ -135,7 +135,11 @@ def login(uow: Store, auth: Auth, actor: Actor, email: str, password: str, tenan
 
 def _tenant_active(uow: Store, tenant_id: UUID) -> bool:
     with uow.read() as s:
-        tenant = s.tenants.get(tenant_id)
+        return _active(s, tenant_id)
+
+
+def _active(s: Session, tenant_id: UUID) -> bool:
+    tenant = s.tenants.get(tenant_id)
     return tenant is not None and tenant.status not in INACTIVE_TENANT_STATUSES
 
 
@@ -164,9 +168,10 @@ def refresh(uow: Store, auth: Auth, actor: Actor, token: str | None) -> Issued:
         user = s.users.get(session.user_id) if session else None
         memberships = s.memberships.for_user(user.id) if user else []
         roles = _roles_for(user, memberships, session.tenant_id) if session else None
+        active = session is None or session.tenant_id is None or _active(s, session.tenant_id)
     if record is None or session is None or session.revoked_at is not None or session.expires_at <= now:
         raise invalid
-    if session.tenant_id is not None and not _tenant_active(uow, session.tenant_id):
+    if not active:
         # Not revoked: should the tenant be switched on again, the session may go on.
         raise Unauthorized("the session's tenant is switched off (frozen or archived)", "tenant_inactive")
     as_user = actor.as_(USER, str(session.user_id))

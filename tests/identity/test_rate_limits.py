@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -11,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.helpers import ADMIN, ADMIN_KEY, assert_error, audit, create_key, create_tenant, legacy_key, settings
+from tests.helpers import ADMIN, assert_error, audit, create_key, create_tenant, legacy_key, settings
 from tests.identity.helpers import add_user, login
 
 LIMITS = "login.account=3/60,login.ip=5/60,verify.ip=6/60,verify.key=2/60"
@@ -109,12 +108,11 @@ def test_default_limits_are_configurable_and_checked(store):
 
 def _serve(cwd, env: dict) -> tuple[subprocess.Popen, str]:
     """`charter serve --workers 2`, its stderr (the access log) in cwd/stderr.log."""
-    from tests.tools.test_serve import _wait_up
+    from tests.tools.test_serve import _environment, _wait_up
     from tools.server import free_port
 
     port = free_port()
-    full = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    full.update({"CHARTER_ADMIN_KEY": ADMIN_KEY, "CHARTER_PORT": str(port), **env})
+    full = _environment({"CHARTER_PORT": str(port), **env})
     with open(cwd / "stderr.log", "w") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "tools.cli", "serve", "--workers", "2"],

@@ -13,9 +13,15 @@ from tests.helpers import ADMIN, ADMIN_KEY
 from tools.server import free_port
 
 
-def _start(tmp_path, *args, env=None):
+def _environment(env: dict | None = None) -> dict:
+    """This process's environment without its DATABASE_URL, with the tests' bootstrap key and `env`."""
     full_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     full_env.update({"CHARTER_ADMIN_KEY": ADMIN_KEY, **(env or {})})
+    return full_env
+
+
+def _start(tmp_path, *args, env=None):
+    full_env = _environment(env)
     return subprocess.Popen(
         [sys.executable, "-m", "tools.cli", "serve", *args],
         cwd=tmp_path,
@@ -229,12 +235,10 @@ def test_an_unreachable_database_is_one_line_naming_it(tmp_path):
     dead = free_port()  # nothing listens there
     env = {"DATABASE_URL": f"postgresql://postgres@127.0.0.1:{dead}/test"}
     for command in (["serve", "--port", str(free_port())], ["migrate"]):
-        full = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-        full.update(env)
         done = subprocess.run(
             [sys.executable, "-m", "tools.cli", *command],
             cwd=tmp_path,
-            env=full,
+            env=_environment(env),
             capture_output=True,
             text=True,
             timeout=60,
