@@ -1,4 +1,4 @@
-"""The `charter` command: serve, migrate, check, lint, scaffold, fuzz, users."""
+"""The `charter` command: serve, migrate, check, lint, diff, scaffold, fuzz, users."""
 
 from __future__ import annotations
 
@@ -68,6 +68,12 @@ def _lint(args) -> int:
     return run()
 
 
+def _diff(args) -> int:
+    from tools.diff import run
+
+    return run(args.base)
+
+
 def _scaffold(args) -> int:
     from tools.scaffold import scaffold
 
@@ -119,6 +125,10 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("lint", help="Redocly's recommended rules over every spec and the served document")
     s.set_defaults(func=_lint)
+
+    s = sub.add_parser("diff", help="Optic's breaking-changes rules: every spec against its BASE revision")
+    s.add_argument("base", nargs="?", help="git revision (default: last v* tag, else the merge base with main)")
+    s.set_defaults(func=_diff)
 
     s = sub.add_parser("scaffold", help="write 501 stubs for operationIds without a handler")
     s.add_argument("spec", help="specs/<api>.yaml")
