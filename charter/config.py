@@ -62,6 +62,7 @@ class Settings:
     max_headers: int = 100  # CHARTER_MAX_HEADERS: more header fields answer 431
     max_header_bytes: int = 32 * 1024  # CHARTER_MAX_HEADER_BYTES: all names and values together
     trusted_proxies: str = ""  # CHARTER_TRUSTED_PROXIES: peers whose X-Forwarded-For is believed
+    idempotency_window_s: int = 24 * 3600  # CHARTER_IDEMPOTENCY_WINDOW_S: how long answers are kept
     env: Mapping[str, str] = field(default_factory=lambda: _frozen({}), compare=False, repr=False)
 
     def handler_threads(self, store: Any) -> int:
@@ -92,5 +93,6 @@ class Settings:
             max_headers=positive(env, "CHARTER_MAX_HEADERS", 100),
             max_header_bytes=positive(env, "CHARTER_MAX_HEADER_BYTES", 32 * 1024),
             trusted_proxies=env.get("CHARTER_TRUSTED_PROXIES") or "",
+            idempotency_window_s=seconds(env, "CHARTER_IDEMPOTENCY_WINDOW_S", 24 * 3600),
             env=_frozen(env),
         )

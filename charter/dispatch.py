@@ -31,6 +31,7 @@ from connexion.utils import inspect_function_arguments
 from starlette.responses import Response as StarletteResponse
 from starlette.responses import StreamingResponse
 
+from charter import idempotency, runtime
 from charter.bodies import read_body
 from charter.streaming import Stream
 from charter.validation import parsed
@@ -75,6 +76,7 @@ class HandlerOperation:
         json_types = [m for m in produces if _is_json(m)]
         self._json = bool(json_types)
         self._media = (json_types or produces)[0].encode("latin-1")
+        self._keyed = not self._async and idempotency.takes_key({"parameters": operation.parameters})
 
     def _kwargs(self, scope, found: dict, raw_body) -> dict:
         kwargs = get_arguments(
@@ -102,6 +104,10 @@ class HandlerOperation:
             raw_body = await read_body(receive) or None
         kwargs = self._kwargs(scope, found, raw_body)
         before = scope["extensions"].get(BEFORE)
+        key = _header(scope, idempotency.HEADER_KEY) if self._keyed else None
+        if key is not None:
+            await self._keyed_call(scope, send, key, found.get("body", raw_body), kwargs, before)
+            return
         if self._async:
             if before is not None:
                 await self._runner.call(before, {})
@@ -121,6 +127,27 @@ class HandlerOperation:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
+    async def _keyed_call(self, scope, send, key: str, body, kwargs: dict, before) -> None:
+        """The handler under its Idempotency-Key (charter.idempotency): run once, or replayed."""
+        keeper = runtime.services().get(idempotency.Keeper)
+
+        def run() -> idempotency.Answer:
+            query = scope.get("query_string", b"")
+            fingerprint = idempotency.fingerprint(scope["method"], scope["path"], query, body, runtime.actor())
+            return keeper.run(key, fingerprint, lambda: idempotency.handled(lambda: self._answer(kwargs)))
+
+        answer = await self._runner.call(run, {}, before)
+        headers = [*answer.headers, (b"content-length", str(len(answer.body)).encode())]
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await send({"type": "http.response.body", "body": answer.body})
+
+    def _answer(self, kwargs: dict) -> idempotency.Answer:
+        result = self._fn(**kwargs)
+        if isinstance(result, (Stream, StarletteResponse, ConnexionResponse)):
+            raise TypeError(f"{self.operation_id} takes an Idempotency-Key, so it must answer JSON, not a stream")
+        status, headers, body = self._render(result)
+        return idempotency.Answer(status, idempotency.kept_headers(headers), body)
+
     def _render(self, result) -> tuple[int, list, bytes]:
         data, status, extra = _unpack(result)
         headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in extra.items()]
@@ -139,6 +166,13 @@ class HandlerOperation:
                 headers.append((b"content-type", self._media))
         headers.append((b"content-length", str(len(body)).encode()))
         return status, headers, body
+
+
+def _header(scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
 
 
 def _dumps(data) -> bytes:

@@ -124,6 +124,12 @@ class InvalidTransition(Conflict):
     default_code = "invalid_transition"
 
 
+class Busy(Conflict):
+    """Another request holds what this one needs, for now (a retry later may succeed)."""
+
+    default_code = "in_progress"
+
+
 class RateLimited(DomainError):
     default_code = "rate_limited"
 

@@ -27,6 +27,7 @@ CODES = {
     405: "method_not_allowed",
     406: "not_acceptable",
     409: "conflict",
+    422: "unprocessable",
     413: "payload_too_large",
     415: "unsupported_media_type",
     429: "rate_limited",
@@ -91,6 +92,28 @@ def answer_headers(status: int, headers=None) -> dict:
     return headers
 
 
+def rendered(exc: BaseException) -> tuple[int, dict, bytes] | None:
+    """(status, headers, body) of the answer a handler's error gets, when it is a 4xx: a domain
+    error, an ApiError or a Connexion problem. None for anything else (the unexpected, the store
+    unreachable), which is not an answer a handler gave."""
+    if isinstance(exc, domain.DomainError) and not isinstance(exc, domain.Unavailable):
+        exc = ApiError.of(exc)
+    if isinstance(exc, ApiError):
+        status, message, code, headers = exc.status, exc.message, exc.code, exc.headers
+    elif isinstance(exc, ProblemException):
+        status, message, code, headers = exc.status, _summary(exc), None, exc.headers
+    else:
+        return None
+    if not 400 <= status < 500:
+        return None
+    return status, answer_headers(status, headers), body(status, message, code)
+
+
+def _summary(exc: ProblemException) -> str:
+    # jsonschema appends the failing schema and instance after a blank line: keep the summary.
+    return str(exc.detail or exc.title or "request failed").split("\n\n", 1)[0]
+
+
 def _response(status: int, message: str, code: str | None = None, headers=None) -> ConnexionResponse:
     headers = answer_headers(status, headers)
     return ConnexionResponse(
@@ -106,9 +129,7 @@ def _api_error(_request, exc: ApiError) -> ConnexionResponse:
 
 
 def _problem(_request, exc: ProblemException) -> ConnexionResponse:
-    message = str(exc.detail or exc.title or "request failed")
-    # jsonschema appends the failing schema and instance after a blank line: keep the summary.
-    return _response(exc.status, message.split("\n\n", 1)[0], None, exc.headers)
+    return _response(exc.status, _summary(exc), None, exc.headers)
 
 
 def _http(routes):

@@ -33,10 +33,9 @@ _BODY_METHODS = {b"POST", b"PUT", b"PATCH", b"DELETE"}
 
 
 def _bad_text(value) -> bool:
-    """True when a decoded JSON value holds NUL or a lone surrogate (no database stores them)."""
+    """True when a decoded JSON value holds a lone surrogate: not Unicode text (I-JSON, RFC 7493),
+    which no database stores. (NUL is text: where a field may not hold it, its schema says so.)"""
     if isinstance(value, str):
-        if "\x00" in value:
-            return True
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
@@ -241,7 +240,10 @@ class RequestMiddleware:
         if "\\u" in text:
             try:
                 if _bad_text(jsonbody.loads(text)):
-                    return 400, "strings may not contain NUL or unpaired surrogates"
+                    return (
+                        400,
+                        "strings may not contain unpaired surrogates (\\ud800-\\udfff): JSON text is I-JSON (RFC 7493)",
+                    )
             except jsonbody.Refused:
                 pass  # the validator reports it, with the spec's rules
         return None

@@ -22,6 +22,7 @@ from urllib.parse import unquote, urldefrag
 
 import yaml
 
+from charter import text
 from charter.config import SPECS_DIR
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -311,4 +312,6 @@ def merge(docs: dict[str, dict], specs_dir: Path = SPECS_DIR) -> dict:
 
 
 def load_merged(names: Iterable[str] = (), specs_dir: Path = SPECS_DIR) -> dict:
-    return merge({path.stem: load(path) for path in spec_files(names, specs_dir)}, specs_dir)
+    """The document the server serves and validates with: the specs merged, every free string
+    schema given the NUL-free pattern (charter.text)."""
+    return text.forbid_nul(merge({path.stem: load(path) for path in spec_files(names, specs_dir)}, specs_dir))

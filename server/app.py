@@ -12,19 +12,26 @@ from charter import app as spine
 from charter.api import Api, Lifespan
 from charter.config import Settings
 from charter.dispatch import Runner
+from charter.idempotency import Keeper
 from charter.runtime import Services
+from server import secret_key
 from server.apis import APIS
 from store import open_store
 from store.interface import Store
+from store.models import KeptAnswer
 
 
 def build_services(settings: Settings, store: Store | None = None) -> Services:
     """What every request reaches through charter.runtime: the store, where blocking calls run,
-    and auth (auth.context.Auth); each mounted API adds its own components."""
+    auth (auth.context.Auth), the Sealer of secrets at rest (server.secret_key) and the Keeper of
+    Idempotency-Key answers; each mounted API adds its own components."""
     if store is None:
         store = open_store(settings.database_url)
     services = Services(store=store, settings=settings, runner=Runner(settings.handler_threads(store)))
     services.components[auth_context.Auth] = auth_context.build(store, settings.env)
+    sealer = secret_key.sealer(settings, store)
+    services.components[type(sealer)] = sealer
+    services.components[Keeper] = Keeper(store, sealer, settings.idempotency_window_s, KeptAnswer)
     return services
 
 

@@ -23,6 +23,10 @@ class MissingReference(StoreError):
     """The write names a row that does not exist (for example an unknown tenant_id)."""
 
 
+class Busy(StoreError, domain.Busy):
+    """Another request holds the exclusive lock asked for (see Store.exclusive)."""
+
+
 class Unavailable(StoreError, domain.Unavailable):
     """The backing database cannot be reached."""
 

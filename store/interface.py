@@ -21,6 +21,7 @@ from store.models import (
     AuditQuery,
     AuthSession,
     Entitlement,
+    KeptAnswer,
     Membership,
     RateBucket,
     RefreshToken,
@@ -163,6 +164,15 @@ class RateLimits(Protocol):
         worker and instance on the same database."""
 
 
+class KeptAnswers(Protocol):
+    def get(self, scope: str, key_hash: str, at: datetime) -> KeptAnswer | None:
+        """The answer kept for the key, None when there is none or it expired at or before `at`."""
+
+    def put(self, answer: KeptAnswer) -> None:
+        """Keep it, in place of an expired one for the same key. Every so often also deletes
+        answers that have expired."""
+
+
 class Registry(Protocol):
     """The tenant registry's repositories."""
 
@@ -201,7 +211,14 @@ class Identity(Protocol):
     def rate_limits(self) -> RateLimits: ...
 
 
-class Session(Registry, Identity, Protocol):
+class Platform(Protocol):
+    """What the spine keeps for every API: answers to requests made with an Idempotency-Key."""
+
+    @property
+    def kept_answers(self) -> KeptAnswers: ...
+
+
+class Session(Registry, Identity, Platform, Protocol):
     """One transaction over every group's repositories: the unit of work."""
 
     def record(self, event: Event) -> None:
@@ -213,6 +230,14 @@ class Store(Protocol):
     def read(self) -> AbstractContextManager[Session]: ...
 
     def write(self) -> AbstractContextManager[Session]: ...
+
+    def exclusive(self, lock: int) -> AbstractContextManager[Session]:
+        """One write transaction for a whole request, held by one request at a time per `lock`
+        (a 63-bit number): every read() and write() opened inside the block, in the same
+        context, joins it, a write as a savepoint (its changes, audit rows included, undone alone
+        when it raises). Commits when the block ends normally, rolls everything back when it
+        raises. Raises store.errors.Busy at once when another request holds `lock`, in any
+        worker or instance; a worker that dies holding it lets it go."""
 
     def ping(self) -> None:
         """Raises Unavailable when the backing database cannot be reached."""

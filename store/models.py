@@ -236,3 +236,19 @@ def gcra_fit(buckets: list[RateBucket], tats: dict[str, float], now: float) -> t
         new_tats[bucket.key] = new_tat
         wait = max(wait, bucket_wait)
     return new_tats, wait
+
+
+@dataclass
+class KeptAnswer:
+    """The answer a request made with an Idempotency-Key got, kept for its replays.
+
+    `scope` is whose key it is (a tenant id, or "platform"); `key_hash` the SHA-256 of the key;
+    `fingerprint` what the request was (method, path, body); `sealed` the answer (status, headers,
+    body), encrypted by the spine: no answer, a plaintext credential included, is at rest in clear."""
+
+    scope: str
+    key_hash: str
+    fingerprint: str
+    sealed: bytes
+    created_at: datetime
+    expires_at: datetime

@@ -11,11 +11,15 @@ _n = itertools.count(1)
 # The bootstrap credential the test apps accept: `Authorization: Bearer <it>` is platform_admin.
 ADMIN_KEY = "charter-tests-bootstrap-admin-key-0123456789"
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
+# What seals secrets at rest in the test apps (CHARTER_SECRET_KEY: base64 of 32 bytes).
+SECRET_KEY = "Y2hhcnRlci10ZXN0cy1zZWFsaW5nLWtleS0zMmJ5dGU="
 
 
 def settings(**env: str) -> Settings:
     """Test settings: the bootstrap key set, anything else as given (environment names)."""
-    return Settings.from_env({"DATABASE_URL": "memory://", "CHARTER_ADMIN_KEY": ADMIN_KEY, **env})
+    return Settings.from_env(
+        {"DATABASE_URL": "memory://", "CHARTER_ADMIN_KEY": ADMIN_KEY, "CHARTER_SECRET_KEY": SECRET_KEY, **env}
+    )
 
 
 def bearer(token: str) -> dict:

@@ -10,6 +10,9 @@ whose names start with "_" hold helpers and are not checked for binding.
 Security (function-level authorization): every operation declares its own `security`, either
 `[]` (public, on purpose) or the scheme and the permissions it needs; a scheme or a permission
 the security layer does not know fails too (auth.gate.requirement_of, auth.roles).
+
+Idempotency: every POST declares the shared Idempotency-Key header parameter, or is marked
+`x-idempotency-exempt: <why>`; one that declares it documents 409 and 422 (charter.idempotency).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 from referencing.exceptions import Unresolvable
 
 from auth.gate import requirement_of
-from charter import specs
+from charter import idempotency, specs
 from charter.config import SPECS_DIR
 from server.apis import APIS  # registering them defines every API's permissions, for requirement_of
 
@@ -89,6 +92,7 @@ def problems(specs_dir: Path = SPECS_DIR, package: str = "handlers") -> list[str
                 continue
             bound[op_id] = where
             out += [f"{where}: {problem}" for problem in _security_problems(doc, op)]
+            out += [f"{where}: {problem}" for problem in _idempotency_problems(doc, method, op)]
             if _resolve(op_id) is None:
                 out.append(
                     f"{where}: operationId {op_id} names no handler function (run `charter scaffold specs/{name}.yaml`)"
@@ -123,6 +127,34 @@ def _registration_problems(docs: dict[str, dict]) -> list[str]:
     for name in sorted(set(registered) - set(docs)):
         out.append(f"API {name} is registered but {registered[name].spec_path} does not exist")
     return out
+
+
+KEY_REF = "shared/components.yaml#/components/parameters/IdempotencyKey"
+
+
+def _idempotency_problems(doc: dict, method: str, op: dict) -> list[str]:
+    """A POST takes the shared Idempotency-Key header or says why not; one that takes it
+    documents the answers the key adds (409 in progress, 422 reused)."""
+    parameters = [specs.resolve(doc, p) for p in op.get("parameters") or ()]
+    takes = idempotency.takes_key({"parameters": parameters})
+    exempt = op.get(idempotency.EXEMPT)
+    if exempt is not None and not (isinstance(exempt, str) and exempt.strip()):
+        return [f"{idempotency.EXEMPT} must say, in a sentence, why the operation takes no key"]
+    if takes and exempt is not None:
+        return [f"takes an Idempotency-Key and is marked {idempotency.EXEMPT}: one or the other"]
+    if method == "post" and not takes and exempt is None:
+        return [
+            f'changes state but takes no Idempotency-Key: add `- $ref: "{KEY_REF}"` to its parameters, '
+            f"or mark it `{idempotency.EXEMPT}: <why>` (it answers fresh credentials, or changes nothing)"
+        ]
+    if takes:
+        documented = {str(code) for code in op.get("responses") or {}}
+        return [
+            f"takes an Idempotency-Key but documents no {code} ({why})"
+            for code, why in (("409", "a request with the key still running"), ("422", "the key reused"))
+            if code not in documented
+        ]
+    return []
 
 
 def _security_problems(doc: dict, op: dict) -> list[str]:

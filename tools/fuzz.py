@@ -4,13 +4,15 @@ Without --url it serves the app in-process on a free loopback port, over the sto
 names, and fuzzes that with a bootstrap key (CHARTER_ADMIN_KEY, or a fresh one made for the run)
 as its credential, so every operation is reached with valid auth and `ignored_auth` checks that
 each non-public one refuses requests without it. With --url, give the credential with --header.
-Strings never carry NUL (`--generation-allow-x00 false`): the specs document that such text is
-refused with 400, since no database can keep it.
+Generation is schemathesis's default, NUL in strings included: the served document says which
+strings may not hold it (charter.text). Each request gets an Idempotency-Key of its own
+(tools.fuzz_hooks), as the contract asks of every client.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import subprocess
 import sys
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PHASES = "examples,coverage,fuzzing,stateful"
+HOOKS = "tools.fuzz_hooks"  # a fresh Idempotency-Key per request (see the module)
 
 
 @dataclass
@@ -72,8 +75,6 @@ def command(
         "--suppress-health-check",
         "all",
         "--continue-on-failure",
-        "--generation-allow-x00",
-        "false",
         "--generation-database",
         "none",
         "--report",
@@ -123,6 +124,7 @@ def _schemathesis(
     with tempfile.TemporaryDirectory() as report_dir:
         proc = subprocess.run(
             command(base, max_examples, seed, report_dir, extra, headers),
+            env={**os.environ, "SCHEMATHESIS_HOOKS": HOOKS},
             text=True,
             capture_output=True,
             check=False,

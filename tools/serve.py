@@ -75,7 +75,9 @@ def port_problem(host: str, port: int) -> str | None:
 def serve(settings: Settings) -> int:
     from gunicorn.app.base import BaseApplication
 
-    problem = port_problem(settings.host, settings.port) or prepare_store(settings)
+    from server.secret_key import problem as key_problem
+
+    problem = key_problem(settings) or port_problem(settings.host, settings.port) or prepare_store(settings)
     if problem:
         print(f"charter serve: {problem}", file=sys.stderr)
         return 2

@@ -6,6 +6,7 @@ from __future__ import annotations
 from store import interface
 from store.groups import Group, repository
 from store.memory.audit import MemoryAudit
+from store.memory.kept import MemoryKeptAnswers
 from store.memory.keys import MemoryApiKeys
 from store.memory.ratelimits import MemoryRateLimits
 from store.memory.sessions import MemoryAuthSessions, MemoryRefreshTokens
@@ -28,3 +29,7 @@ class Identity(Group, api="identity"):
     refresh_tokens = repository[interface.RefreshTokens](MemoryRefreshTokens)
     signing_keys = repository[interface.SigningKeys](MemorySigningKeys)
     rate_limits = repository[interface.RateLimits](MemoryRateLimits)
+
+
+class Platform(Group, api="platform"):
+    kept_answers = repository[interface.KeptAnswers](MemoryKeptAnswers)

@@ -5,16 +5,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from types import TracebackType
 from typing import cast
 
 from store import interface
+from store.errors import Busy
 from store.memory.base import Tables, Undo
-from store.memory.groups import Identity, Registry
+from store.memory.groups import Identity, Platform, Registry
 from store.unit_of_work import UnitOfWork, before_commit
 
 
-class MemorySession(Registry, Identity, UnitOfWork):
+class MemorySession(Registry, Identity, Platform, UnitOfWork):
     """A write session: the repositories over one store's tables, each built when first used, and
     the undo log."""
 
@@ -65,6 +67,10 @@ class MemoryStore:
         self._lock = threading.RLock()
         # read() is on every request's path: one read-only session, one context object, built once
         self._reading = _Reading(self._lock, _ReadSession(self._tables))
+        # The undo log of the exclusive() block this context is in, if any: writes join it.
+        self._joined: ContextVar[Undo | None] = ContextVar(f"charter_memory_store_{id(self)}", default=None)
+        self._held: set[int] = set()  # exclusive() locks held
+        self._held_mutex = threading.Lock()  # not self._lock, which a holder keeps for its block
 
     def read(self) -> _Reading:
         return self._reading
@@ -72,7 +78,8 @@ class MemoryStore:
     @contextmanager
     def write(self) -> Iterator[MemorySession]:
         """Applies changes as they are made; when anything escapes the block (or its commit
-        writers), runs the undo log backwards, so nothing of the write stays."""
+        writers), runs the undo log backwards, so nothing of the write stays. Inside an
+        exclusive() block its undo log joins the block's, once it has ended well."""
         with self._lock:
             undo: Undo = []
             session = MemorySession(self._tables, undo)
@@ -80,15 +87,41 @@ class MemoryStore:
                 yield session
                 before_commit(session, session.events)
             except BaseException:
-                for fn in reversed(undo):
-                    fn()
+                _run_back(undo)
                 raise
+            joined = self._joined.get()
+            if joined is not None:
+                joined.extend(undo)
+
+    @contextmanager
+    def exclusive(self, lock: int) -> Iterator[MemorySession]:
+        """See interface.Store.exclusive: the store's lock for the whole block, and the undo log of
+        every write inside it, run backwards when the block raises."""
+        with self._held_mutex:
+            if lock in self._held:
+                raise Busy("locked")
+            self._held.add(lock)
+        try:
+            with self.write() as session:
+                token = self._joined.set(session.undo)
+                try:
+                    yield session
+                finally:
+                    self._joined.reset(token)
+        finally:
+            with self._held_mutex:
+                self._held.discard(lock)
 
     def ping(self) -> None:
         return None
 
     def close(self) -> None:
         return None
+
+
+def _run_back(undo: Undo) -> None:
+    for fn in reversed(undo):
+        fn()
 
 
 def _conforms(session: MemorySession, store: MemoryStore) -> tuple[interface.Session, interface.Store]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from store import interface
 from store.groups import Group, repository
 from store.sql.audit import SqlAudit
+from store.sql.kept import SqlKeptAnswers
 from store.sql.keys import SqlApiKeys
 from store.sql.ratelimits import SqlRateLimits
 from store.sql.sessions import SqlAuthSessions, SqlRefreshTokens
@@ -28,3 +29,7 @@ class Identity(Group, api="identity"):
     refresh_tokens = repository[interface.RefreshTokens](SqlRefreshTokens)
     signing_keys = repository[interface.SigningKeys](SqlSigningKeys)
     rate_limits = repository[interface.RateLimits](SqlRateLimits)
+
+
+class Platform(Group, api="platform"):
+    kept_answers = repository[interface.KeptAnswers](SqlKeptAnswers)

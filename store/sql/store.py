@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -12,11 +13,12 @@ from sqlalchemy.engine import Connection
 from store import interface
 from store.sql.base import UNREACHABLE, unavailable
 from store.sql.engine import WRITE, make_engine, normalise_url
-from store.sql.groups import Identity, Registry
+from store.sql.groups import Identity, Platform, Registry
+from store.sql.locks import file_locks, try_pg
 from store.unit_of_work import UnitOfWork, before_commit
 
 
-class SqlSession(Registry, Identity, UnitOfWork):
+class SqlSession(Registry, Identity, Platform, UnitOfWork):
     """One connection, one transaction; every repository shares both, and is built when first
     used. `rate_ticks` counts rate limit acquires across the sessions of one store (for
     housekeeping)."""
@@ -36,6 +38,9 @@ class SqlStore:
         self._reader = self.engine if self.dialect == "sqlite" else make_engine(self.url, autocommit=True)
         # Rate limit acquires of this store, for housekeeping (next() on a count is thread-safe).
         self._rate_ticks = itertools.count(1)
+        # The connection of the exclusive() block this context is in, if any: sessions join it.
+        self._joined: ContextVar[Connection | None] = ContextVar(f"charter_sql_store_{id(self)}", default=None)
+        self._file_locks = file_locks(self.url.database or "") if self.dialect == "sqlite" else None
 
     @property
     def dialect(self) -> str:
@@ -57,7 +62,27 @@ class SqlStore:
             yield session
 
     @contextmanager
+    def exclusive(self, lock: int) -> Iterator[SqlSession]:
+        """See interface.Store.exclusive. SQLite takes the lock file's lock before BEGIN
+        IMMEDIATE (which waits for other writers); PostgreSQL takes an advisory lock as the
+        transaction's first statement."""
+        held = self._file_locks.hold(lock) if self._file_locks is not None else nullcontext()
+        with held, self._transaction(write=True) as session:
+            if self._file_locks is None:
+                try_pg(session.connection, lock)
+            token = self._joined.set(session.connection)
+            try:
+                yield session
+            finally:
+                self._joined.reset(token)
+
+    @contextmanager
     def _transaction(self, write: bool) -> Iterator[SqlSession]:
+        joined = self._joined.get()
+        if joined is not None:
+            with self._savepoint(joined, write) as session:
+                yield session
+            return
         conn = self._begin(write)
         try:
             session = SqlSession(conn, writable=write, rate_ticks=self._rate_ticks)
@@ -80,6 +105,23 @@ class SqlStore:
                 raise
         finally:
             conn.close()
+
+    @contextmanager
+    def _savepoint(self, conn: Connection, write: bool) -> Iterator[SqlSession]:
+        """A session inside an exclusive() block: a read shares its transaction, a write is a
+        savepoint of it, released with its commit writers' rows, rolled back when it raises."""
+        session = SqlSession(conn, writable=write, rate_ticks=self._rate_ticks)
+        if not write:
+            yield session
+            return
+        savepoint = conn.begin_nested()
+        try:
+            yield session
+            before_commit(session, session.events)
+        except BaseException:
+            savepoint.rollback()
+            raise
+        savepoint.commit()
 
     def _begin(self, write: bool) -> Connection:
         try:

@@ -212,6 +212,19 @@ rate_limits = sa.Table(
     sa.Column("tat", sa.Double(), nullable=False),
 )
 
+# Answers kept for Idempotency-Key replays, by whose key it is (a tenant id as text, or
+# "platform": no foreign key, as deleting a tenant leaves them to expire) and the key's SHA-256.
+kept_answers = sa.Table(
+    "kept_answers",
+    metadata,
+    sa.Column("scope", sa.String(), primary_key=True),
+    sa.Column("key_hash", sa.String(), primary_key=True),
+    sa.Column("fingerprint", sa.String(), nullable=False),
+    sa.Column("sealed", sa.LargeBinary(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False, index=True),
+)
+
 # Every table, parents before children (the tests empty them in reverse order on SQLite).
 ALL = (
     tenants,
@@ -224,4 +237,5 @@ ALL = (
     refresh_tokens,
     signing_keys,
     rate_limits,
+    kept_answers,
 )

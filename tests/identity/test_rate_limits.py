@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -107,23 +106,14 @@ def test_default_limits_are_configurable_and_checked(store):
 
 
 def _serve(cwd, env: dict) -> tuple[subprocess.Popen, str]:
-    """`charter serve --workers 2`, its stderr (the access log) in cwd/stderr.log."""
-    from tests.tools.test_serve import _environment, _wait_up
+    """`charter serve --workers 2`, its output (the access log) in cwd/stderr.log."""
+    from tests.tools.serving import start, wait_up
     from tools.server import free_port
 
     port = free_port()
-    full = _environment({"CHARTER_PORT": str(port), **env})
-    with open(cwd / "stderr.log", "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tools.cli", "serve", "--workers", "2"],
-            cwd=cwd,
-            env=full,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-            text=True,
-        )
+    proc = start(cwd, "--workers", "2", env={"CHARTER_PORT": str(port), **env}, log=cwd / "stderr.log")
     base = f"http://127.0.0.1:{port}"
-    _wait_up(proc, base)
+    wait_up(proc, base)
     return proc, base
 
 

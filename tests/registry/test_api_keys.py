@@ -96,10 +96,11 @@ def test_a_key_verifies_without_argon2_and_one_made_before_runs_it_once(app, cli
 def test_revocation_is_seen_by_another_worker_at_once(store, client):
     """Two apps over one store stand for two workers: a revoke in one stops the other's cache."""
     from server.app import create_app
+    from tests.helpers import settings
 
     t = create_tenant(client)
     created = create_key(client, t["id"])
-    with create_app(store=store).test_client() as other:
+    with create_app(store=store, settings=settings()).test_client() as other:
         assert other.post("/v1/internal/api-keys/verify", json={"key": created["plaintext"]}).json()["valid"]
         assert client.delete(f"/v1/api-keys/{created['api_key']['id']}").status_code == 204
         assert other.post("/v1/internal/api-keys/verify", json={"key": created["plaintext"]}).json() == {"valid": False}

@@ -13,6 +13,7 @@ from store.models import (
     AuditDraft,
     AuthSession,
     Entitlement,
+    KeptAnswer,
     Membership,
     RefreshToken,
     SigningKey,
@@ -136,6 +137,20 @@ def make_signing_key(kid: str | None = None, **fields) -> SigningKey:
     return SigningKey(**values)
 
 
+def make_kept_answer(scope: str = "platform", **fields) -> KeptAnswer:
+    now = utcnow()
+    values = dict(
+        scope=scope,
+        key_hash=uuid4().hex + uuid4().hex,
+        fingerprint=uuid4().hex,
+        sealed=b"\x00sealed\xff" + uuid4().bytes,
+        created_at=now,
+        expires_at=now + timedelta(hours=24),
+    )
+    values.update(fields)
+    return KeptAnswer(**values)
+
+
 @pytest.fixture
 def make():
     """The factories, as a fixture: test modules here are not importable packages."""
@@ -150,6 +165,7 @@ def make():
         session=make_session,
         refresh=make_refresh,
         signing_key=make_signing_key,
+        kept_answer=make_kept_answer,
     )
 
 

@@ -15,6 +15,7 @@ from store.sql import SqlSession
 GROUPS = {
     "registry": {"tenants", "entitlements", "api_keys", "audit"},
     "identity": {"users", "memberships", "auth_sessions", "refresh_tokens", "signing_keys", "rate_limits"},
+    "platform": {"kept_answers"},
 }
 
 
@@ -31,6 +32,7 @@ def test_both_stores_declare_the_interface_groups(session_class):
     assert GROUPS == {
         "registry": _protocol_members(interface.Registry),
         "identity": _protocol_members(interface.Identity),
+        "platform": _protocol_members(interface.Platform),
     }
 
 

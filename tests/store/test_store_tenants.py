@@ -307,6 +307,7 @@ def _rows_everywhere(store, make):
         keys={"doomed": make.key(doomed.id), "kept": make.key(kept.id)},
         signing_key=make.signing_key(),
         bucket=RateBucket(f"login.account:{doomed.id}", 10.0, 1),
+        kept_answer=make.kept_answer(str(doomed.id)),
     )
     with store.write() as s:
         for tenant in (doomed, kept):
@@ -324,6 +325,7 @@ def _rows_everywhere(store, make):
             s.refresh_tokens.add(w.tokens[name])
         s.signing_keys.add(w.signing_key)
         assert s.rate_limits.acquire([w.bucket], 1000.0) == 0.0
+        s.kept_answers.put(w.kept_answer)
     return w
 
 
@@ -341,6 +343,8 @@ def _observe(s, w) -> dict:
         "refresh_tokens": {name: s.refresh_tokens.by_hash(t.token_hash) is not None for name, t in w.tokens.items()},
         "signing_keys": s.signing_keys.get(w.signing_key.kid),
         "rate_limits": s.rate_limits.peek([w.bucket], 1000.0),
+        # kept by scope, not by reference: they stay until they expire
+        "kept_answers": s.kept_answers.get(w.kept_answer.scope, w.kept_answer.key_hash, w.kept_answer.created_at),
     }
 
 

@@ -113,3 +113,51 @@ def test_cli_exit_status(tmp_path):
     assert bad.returncode == 1
     assert "handlers.registry.catalog.list_everything names no handler" in bad.stdout
     assert "handlers.registry.catalog.list_products is bound to no operation" in bad.stdout
+
+
+KEY_REF = {"$ref": "shared/components.yaml#/components/parameters/IdempotencyKey"}
+
+
+def _post_variant(tmp_path, edit) -> list[str]:
+    """Problems of POST /v1/tenants, edited by `edit(op)` (it takes the key and documents 409 and 422)."""
+    specs = tmp_path / "specs"
+    shutil.copytree(ROOT / "specs", specs)
+    doc = yaml.safe_load((specs / "registry.yaml").read_text())
+    edit(doc["paths"]["/v1/tenants"]["post"])
+    (specs / "registry.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    return [p for p in problems(specs) if "POST /v1/tenants:" in p]
+
+
+def test_a_post_that_takes_no_idempotency_key_and_is_not_exempt_fails(tmp_path):
+    def drop_key(op):
+        op["parameters"] = [p for p in op["parameters"] if p != KEY_REF]
+
+    found = _post_variant(tmp_path, drop_key)
+    assert len(found) == 1 and "takes no Idempotency-Key" in found[0], found
+
+    def exempt(op):
+        drop_key(op)
+        op["x-idempotency-exempt"] = "answers fresh credentials"
+
+    assert _post_variant(tmp_path / "b", exempt) == []
+
+    def exempt_without_reason(op):
+        drop_key(op)
+        op["x-idempotency-exempt"] = " "
+
+    found = _post_variant(tmp_path / "c", exempt_without_reason)
+    assert len(found) == 1 and "must say" in found[0], found
+
+
+def test_a_post_that_takes_the_key_documents_409_and_422(tmp_path):
+    def undocument(op):
+        del op["responses"]["422"]
+
+    found = _post_variant(tmp_path, undocument)
+    assert len(found) == 1 and "documents no 422" in found[0], found
+
+    def both(op):
+        op["x-idempotency-exempt"] = "changes nothing"
+
+    found = _post_variant(tmp_path / "b", both)
+    assert len(found) == 1 and "one or the other" in found[0], found

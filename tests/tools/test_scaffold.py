@@ -19,8 +19,14 @@ NEW_SPEC = {
                 "operationId": "handlers.notes.notes.create_note",
                 "summary": "Write a note.",
                 "security": [],
+                "parameters": [{"$ref": "shared/components.yaml#/components/parameters/IdempotencyKey"}],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
-                "responses": {"201": {"description": "ok"}, "501": {"description": "stub"}},
+                "responses": {
+                    "201": {"description": "ok"},
+                    "409": {"description": "a request with the key is running"},
+                    "422": {"description": "the key was used for another request"},
+                    "501": {"description": "stub"},
+                },
             },
         },
         "/v1/notes/{note_id}": {
