@@ -9,6 +9,7 @@ store.memory, store.sql; mypy checks both against these Protocols (see store/__i
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -21,6 +22,7 @@ from store.models import (
     AuditQuery,
     AuthSession,
     Entitlement,
+    Job,
     KeptAnswer,
     Membership,
     RateBucket,
@@ -172,6 +174,49 @@ class KeptAnswers(Protocol):
         """Keep it, in place of an expired one for the same key. Every so often also deletes
         answers that have expired."""
 
+    def prune(self, at: datetime) -> int:
+        """Delete up to one batch of answers that expired at or before `at`; returns how many."""
+
+
+class Jobs(Protocol):
+    """Background jobs (store.models.Job). complete, fail, progress and extend take the job as
+    claim() returned it and act only while that claim still holds the job: it is running, leased
+    to the same worker, at the same attempt. Otherwise (its lease ran out and another worker
+    claimed it) they change nothing and return False."""
+
+    def enqueue(self, job: Job) -> Job:
+        """Insert a pending job and return it; when its kind has a job with its key already,
+        change nothing and return that one."""
+
+    def get(self, job_id: UUID) -> Job | None: ...
+
+    def claim(self, worker: str, kinds: Sequence[str], now: datetime, lease_until: datetime, limit: int) -> list[Job]:
+        """Up to `limit` due jobs of these kinds, soonest run_at first: pending ones with run_at
+        at or before `now`, and running ones whose lease ran out by then (their worker was lost).
+        Each is returned running, leased to `worker` until `lease_until` (its run_at), with one
+        attempt more. No job goes to two concurrent claims (PostgreSQL: FOR UPDATE SKIP LOCKED;
+        SQLite: one write transaction at a time; memory: the store's lock)."""
+
+    def extend(self, job: Job, lease_until: datetime) -> bool:
+        """Renew the lease to `lease_until` (a heartbeat of the worker running it)."""
+
+    def progress(self, job: Job, done: int, total: int | None) -> bool:
+        """Record how far the job is: `done` of `total` (None: not known)."""
+
+    def complete(self, job: Job, at: datetime) -> bool:
+        """The job is done, finished `at`."""
+
+    def fail(self, job: Job, at: datetime, error: str, retry_at: datetime | None) -> bool:
+        """The attempt failed with `error`: pending again from `retry_at`, or dead (finished
+        `at`) when retry_at is None."""
+
+    def counts(self) -> dict[str, int]:
+        """How many jobs there are in each state that has any."""
+
+    def prune(self, state: str, finished_before: datetime) -> int:
+        """Delete up to one batch of jobs in `state` (done or dead) that finished before
+        `finished_before`; returns how many."""
+
 
 class Registry(Protocol):
     """The tenant registry's repositories."""
@@ -212,10 +257,14 @@ class Identity(Protocol):
 
 
 class Platform(Protocol):
-    """What the spine keeps for every API: answers to requests made with an Idempotency-Key."""
+    """What the spine keeps for every API: answers to requests made with an Idempotency-Key, and
+    background jobs."""
 
     @property
     def kept_answers(self) -> KeptAnswers: ...
+
+    @property
+    def jobs(self) -> Jobs: ...
 
 
 class Session(Registry, Identity, Platform, Protocol):

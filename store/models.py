@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
-from uuid import UUID
+from uuid import UUID, uuid4
 
 if TYPE_CHECKING:
     from charter.domain import Event
@@ -252,3 +252,57 @@ class KeptAnswer:
     sealed: bytes
     created_at: datetime
     expires_at: datetime
+
+
+# A job's states: pending (waiting for run_at), running (leased to a worker), done, dead (out of
+# attempts, or refused for good). Only pending and running jobs are ever claimed.
+JOB_STATES = ("pending", "running", "done", "dead")
+
+
+@dataclass
+class Job:
+    """A unit of background work, kept as a row so that enqueueing it commits with the change that
+    causes it. charter.jobs says what runs it; charter.jobworker claims and runs it.
+
+    `key` makes enqueueing idempotent: a kind has one job per key (until pruned). `run_at` is when
+    the job may next be claimed: a pending job's due time, a running job's lease end (its worker
+    renews the lease while it runs; once it passes, the worker is taken for lost and another may
+    claim the job). `attempts` counts claims, `leased_by` names the worker of the last one."""
+
+    id: UUID
+    kind: str  # the job type, "<api>.<what>": "platform.sweep"
+    key: str
+    args: dict
+    run_at: datetime
+    created_at: datetime
+    tenant_id: UUID | None = None  # whose it is, if anyone's: informational, no foreign key
+    state: str = "pending"
+    attempts: int = 0
+    leased_by: str | None = None
+    last_error: str | None = None
+    progress_done: int | None = None
+    progress_total: int | None = None
+    finished_at: datetime | None = None
+
+
+def new_job(
+    kind: str,
+    args: dict | None = None,
+    *,
+    key: str | None = None,
+    run_at: datetime | None = None,
+    tenant_id: UUID | None = None,
+) -> Job:
+    """A pending job to enqueue (`s.jobs.enqueue(new_job(...))` in the write of the change that
+    causes it): due now unless `run_at` says later; without a `key`, a fresh one (its id)."""
+    now = utcnow()
+    job_id = uuid4()
+    return Job(
+        id=job_id,
+        kind=kind,
+        key=str(job_id) if key is None else key,
+        args=dict(args or {}),
+        run_at=now if run_at is None else run_at,
+        created_at=now,
+        tenant_id=tenant_id,
+    )

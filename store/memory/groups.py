@@ -6,6 +6,7 @@ from __future__ import annotations
 from store import interface
 from store.groups import Group, repository
 from store.memory.audit import MemoryAudit
+from store.memory.jobs import MemoryJobs
 from store.memory.kept import MemoryKeptAnswers
 from store.memory.keys import MemoryApiKeys
 from store.memory.ratelimits import MemoryRateLimits
@@ -33,3 +34,4 @@ class Identity(Group, api="identity"):
 
 class Platform(Group, api="platform"):
     kept_answers = repository[interface.KeptAnswers](MemoryKeptAnswers)
+    jobs = repository[interface.Jobs](MemoryJobs)

@@ -11,6 +11,7 @@ from store.models import KeptAnswer
 
 # Every this many puts, answers that have expired are dropped.
 HOUSEKEEPING_EVERY = 256
+SWEEP_BATCH = 1024  # answers deleted by one prune at most, as in store.sql.kept
 
 
 class KeptRows(Rows[tuple[str, str], KeptAnswer]):
@@ -38,5 +39,11 @@ class MemoryKeptAnswers(Repo):
         self._rows.insert(key, copy.deepcopy(answer), undo)
         self._rows.puts += 1
         if self._rows.puts % HOUSEKEEPING_EVERY == 0:
-            for old in [k for k, row in self._rows.by_key.items() if row.expires_at <= answer.created_at]:
-                self._rows.remove(old, undo)
+            self.prune(answer.created_at)
+
+    def prune(self, at: datetime) -> int:
+        undo = self._undo()
+        gone = [k for k, row in self._rows.by_key.items() if row.expires_at <= at][:SWEEP_BATCH]
+        for key in gone:
+            self._rows.remove(key, undo)
+        return len(gone)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from store import interface
 from store.groups import Group, repository
 from store.sql.audit import SqlAudit
+from store.sql.jobs import SqlJobs
 from store.sql.kept import SqlKeptAnswers
 from store.sql.keys import SqlApiKeys
 from store.sql.ratelimits import SqlRateLimits
@@ -33,3 +34,4 @@ class Identity(Group, api="identity"):
 
 class Platform(Group, api="platform"):
     kept_answers = repository[interface.KeptAnswers](SqlKeptAnswers)
+    jobs = repository[interface.Jobs](SqlJobs)

@@ -2,7 +2,7 @@
 
 put() is one upsert that replaces only an expired answer: the spine holds the key's exclusive
 lock while it runs, so a live answer is never there to clash with. Every HOUSEKEEPING_EVERY-th
-put of a process also deletes a batch of expired answers.
+put of a process also deletes a batch of expired answers, as prune() does (the platform.sweep job).
 """
 
 from __future__ import annotations
@@ -59,3 +59,7 @@ class SqlKeptAnswers(Repo):
         self._run(_PUT[self.pg], {name: getattr(answer, name) for name in FIELDS})
         if next(_puts) % HOUSEKEEPING_EVERY == 0:
             self._run(_SWEEP, {"at": answer.created_at})
+
+    def prune(self, at: datetime) -> int:
+        self._write()
+        return self._run(_SWEEP, {"at": at}).rowcount

@@ -225,6 +225,33 @@ kept_answers = sa.Table(
     sa.Column("expires_at", UtcDateTime(), nullable=False, index=True),
 )
 
+# Background jobs (store.models.Job). A job's tenant_id names no tenant by foreign key: it is
+# informational, and a tenant's deletion leaves its jobs to find the tenant gone. run_at is when a
+# pending job is due, and a running job's lease end; a claim is one ordered range scan of the
+# partial index over the jobs that can be claimed at all (done and dead ones are not in it).
+CLAIMABLE = "state IN ('pending', 'running')"
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("kind", sa.String(), nullable=False),
+    sa.Column("key", sa.String(), nullable=False),
+    sa.Column("args", _json(), nullable=False),
+    sa.Column("tenant_id", sa.Uuid(), nullable=True),
+    sa.Column("state", sa.String(), nullable=False),
+    sa.Column("run_at", UtcDateTime(), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("leased_by", sa.String(), nullable=True),
+    sa.Column("last_error", sa.Text(), nullable=True),
+    sa.Column("progress_done", sa.BigInteger(), nullable=True),
+    sa.Column("progress_total", sa.BigInteger(), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("finished_at", UtcDateTime(), nullable=True),
+    sa.UniqueConstraint("kind", "key"),
+    sa.Index(None, "run_at", postgresql_where=sa.text(CLAIMABLE), sqlite_where=sa.text(CLAIMABLE)),
+    sa.Index(None, "state", "finished_at"),  # pruning finished jobs
+)
+
 # Every table, parents before children (the tests empty them in reverse order on SQLite).
 ALL = (
     tenants,
@@ -238,4 +265,5 @@ ALL = (
     signing_keys,
     rate_limits,
     kept_answers,
+    jobs,
 )

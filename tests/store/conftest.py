@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from types import SimpleNamespace
 from uuid import uuid4
@@ -13,12 +14,14 @@ from store.models import (
     AuditDraft,
     AuthSession,
     Entitlement,
+    Job,
     KeptAnswer,
     Membership,
     RefreshToken,
     SigningKey,
     Tenant,
     User,
+    new_job,
     utcnow,
 )
 
@@ -151,6 +154,13 @@ def make_kept_answer(scope: str = "platform", **fields) -> KeptAnswer:
     return KeptAnswer(**values)
 
 
+def make_job(kind: str = "tests.job", **fields) -> Job:
+    made = new_job(
+        kind, fields.pop("args", {"n": 1}), **{k: fields.pop(k) for k in ("key", "run_at", "tenant_id") if k in fields}
+    )
+    return replace(made, **fields)
+
+
 @pytest.fixture
 def make():
     """The factories, as a fixture: test modules here are not importable packages."""
@@ -166,6 +176,7 @@ def make():
         refresh=make_refresh,
         signing_key=make_signing_key,
         kept_answer=make_kept_answer,
+        job=make_job,
     )
 
 

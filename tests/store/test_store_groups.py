@@ -15,7 +15,7 @@ from store.sql import SqlSession
 GROUPS = {
     "registry": {"tenants", "entitlements", "api_keys", "audit"},
     "identity": {"users", "memberships", "auth_sessions", "refresh_tokens", "signing_keys", "rate_limits"},
-    "platform": {"kept_answers"},
+    "platform": {"kept_answers", "jobs"},
 }
 
 

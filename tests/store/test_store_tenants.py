@@ -308,6 +308,7 @@ def _rows_everywhere(store, make):
         signing_key=make.signing_key(),
         bucket=RateBucket(f"login.account:{doomed.id}", 10.0, 1),
         kept_answer=make.kept_answer(str(doomed.id)),
+        job=make.job(tenant_id=doomed.id),
     )
     with store.write() as s:
         for tenant in (doomed, kept):
@@ -326,6 +327,7 @@ def _rows_everywhere(store, make):
         s.signing_keys.add(w.signing_key)
         assert s.rate_limits.acquire([w.bucket], 1000.0) == 0.0
         s.kept_answers.put(w.kept_answer)
+        s.jobs.enqueue(w.job)
     return w
 
 
@@ -345,6 +347,8 @@ def _observe(s, w) -> dict:
         "rate_limits": s.rate_limits.peek([w.bucket], 1000.0),
         # kept by scope, not by reference: they stay until they expire
         "kept_answers": s.kept_answers.get(w.kept_answer.scope, w.kept_answer.key_hash, w.kept_answer.created_at),
+        # tenant_id is informational, no reference: the job stays and finds its tenant gone
+        "jobs": s.jobs.get(w.job.id),
     }
 
 
@@ -369,7 +373,7 @@ def test_tenant_delete_does_what_every_aggregate_declares(store, make):
         after = _observe(s, w)
     kept = str(w.kept.id)
     assert after == {
-        **before,  # users, signing keys and rate limits belong to no tenant: untouched
+        **before,  # users, signing keys and rate limits belong to no tenant, jobs name one loosely: untouched
         "tenants": [None, None, w.kept],
         "entitlements": [[], ["billing"]],  # deleted
         "api_keys": [False, True, [w.keys["kept"].id]],  # deleted
