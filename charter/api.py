@@ -3,8 +3,9 @@
 An API is its spec (`specs/<name>.yaml`), its handler package (every operationId is a dotted
 address inside it), its services and their components (what its handlers reach with
 `runtime.services().get(SomeClass)`), its permissions (which roles grant which), its settings
-(read by `build` from `Settings.env`) and its background work (`lifespan`). Its store
-repositories and tables register with the store. The composition root lists the APIs, one line
+(read by `build` from `Settings.env`), its background work while the app runs (`lifespan`), and
+the jobs it runs (`jobs`, `periodic`: charter.jobs). Its store repositories and tables register
+with the store. The composition root lists the APIs, one line
 each; the spine mounts the ones CHARTER_SPECS names (every one when unset), plus those marked
 `always`.
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from charter.config import SPECS_DIR
+from charter.jobs import JobType, Periodic
 
 Lifespan = Callable[[Any], AbstractAsyncContextManager[None]]  # given the Services, while the app runs
 
@@ -44,6 +46,8 @@ class Api:
     lifespan: Lifespan | None = None
     always: bool = False  # mounted whatever CHARTER_SPECS names (the probes)
     spec: Path | None = None
+    jobs: Sequence[JobType] = ()  # the job types it runs (charter.jobs)
+    periodic: Sequence[Periodic] = ()  # jobs of those types to enqueue every so often
 
     @property
     def spec_path(self) -> Path:

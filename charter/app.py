@@ -92,6 +92,13 @@ def _lifespan(hooks: Sequence[Lifespan], services: Services) -> Callable[[Any], 
     return run
 
 
+def build_components(apis: Sequence[Api], services: Services) -> None:
+    """Build each API's components into services.components (what `services.get(...)` finds)."""
+    for api in apis:
+        for component in api.build(services) if api.build else ():
+            services.components[type(component)] = component
+
+
 def create_app(
     apis: Sequence[Api],
     services: Services,
@@ -104,9 +111,7 @@ def create_app(
     components are built into services.components first."""
     formats.install()
     chosen = mounted(apis, services.settings.specs)
-    for api in chosen:
-        for component in api.build(services) if api.build else ():
-            services.components[type(component)] = component
+    build_components(chosen, services)
     spec = specs.load_merged([str(api.spec_path) for api in chosen])
     routes = RouteTable(spec)
     hooks = [*lifespans, *(api.lifespan for api in chosen if api.lifespan)]

@@ -1,7 +1,7 @@
 """The spine's settings, read once from the environment with sane defaults.
 
 Each API reads its own settings from the same environment (`Settings.env`), with the readers
-here (`whole`, `seconds`), so the spine carries nothing of any one API's.
+here (`whole`, `positive`, `seconds`, `flag`), so the spine carries nothing of any one API's.
 """
 
 from __future__ import annotations
@@ -42,6 +42,19 @@ def positive(env: Mapping[str, str], name: str, default: int, what: str = "a pos
 def seconds(env: Mapping[str, str], name: str, default: int) -> int:
     """A positive number of seconds."""
     return positive(env, name, default, "a positive number of seconds")
+
+
+def flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """A switch: 1, true, yes or on; 0, false, no or off (any case); SystemExit naming the
+    variable when it is something else."""
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SystemExit(f"{name} must be 1 or 0, got {env.get(name)!r}")
 
 
 def _frozen(env: Mapping[str, str]) -> Mapping[str, str]:

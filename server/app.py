@@ -1,5 +1,6 @@
 """Compose the app: the store DATABASE_URL names (or the one given), auth over it, every
-registered API, and the security layer, handed to the spine's app factory."""
+registered API, and the security layer, handed to the spine's app factory; and the job worker
+over the same services (server.jobs)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from dataclasses import replace
 from auth import context as auth_context
 from auth.middleware import AuthMiddleware
 from charter import app as spine
-from charter.api import Api, Lifespan
+from charter.api import Api, Lifespan, mounted
 from charter.config import Settings
 from charter.dispatch import Runner
 from charter.idempotency import Keeper
+from charter.jobworker import JobWorker
 from charter.runtime import Services
-from server import secret_key
+from server import jobs, secret_key
 from server.apis import APIS
 from store import open_store
 from store.interface import Store
@@ -43,13 +45,17 @@ def create_app(
     validate_responses: bool = False,
     apis: Sequence[Api] = APIS,
     lifespans: Sequence[Lifespan] = (),
+    inprocess_worker: bool = False,
 ) -> spine.CharterApp:
     """Mount every registered API (or those `names` or CHARTER_SPECS name, and the gateway) over
-    `store` (default: DATABASE_URL's)."""
+    `store` (default: DATABASE_URL's). With `inprocess_worker` (`charter serve`), the app also
+    runs a job worker while it runs, when CHARTER_INPROCESS_WORKER wants one (server.jobs)."""
     settings = settings or Settings.from_env()
     names = tuple(names)
     if names:
         settings = replace(settings, specs=names)
+    if inprocess_worker and jobs.inprocess_wanted(settings):
+        lifespans = (*lifespans, jobs.inprocess(apis))
     return spine.create_app(
         apis,
         build_services(settings, store),
@@ -57,3 +63,19 @@ def create_app(
         lifespans=lifespans,
         validate_responses=validate_responses,
     )
+
+
+def create_worker(
+    settings: Settings,
+    *,
+    concurrency: int,
+    apis: Sequence[Api] = APIS,
+    extra: Sequence[Api] = (),
+    store: Store | None = None,
+) -> JobWorker:
+    """The job worker `charter worker` runs: the app's services, without HTTP, running the jobs of
+    the APIs CHARTER_SPECS mounts and of `extra` ones."""
+    services = build_services(settings, store)
+    chosen = [*mounted(apis, settings.specs), *extra]
+    spine.build_components(chosen, services)
+    return jobs.job_worker(services, chosen, concurrency)

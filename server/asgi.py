@@ -7,4 +7,4 @@ from charter import logs
 from server.app import create_app
 
 logs.configure()
-app = create_app()
+app = create_app(inprocess_worker=True)

@@ -1,4 +1,4 @@
-"""The `charter` command: serve, migrate, check, lint, diff, scaffold, fuzz, users."""
+"""The `charter` command: serve, worker, migrate, check, lint, diff, scaffold, fuzz, users."""
 
 from __future__ import annotations
 
@@ -22,6 +22,20 @@ def _serve(args) -> int:
         workers=args.workers or settings.workers,
     )
     return serve(settings)
+
+
+def _worker(args) -> int:
+    from charter.config import Settings
+    from tools.jobs import work
+
+    return work(Settings.from_env(), args.concurrency, args.api or [])
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _migrate(args) -> int:
@@ -115,6 +129,16 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, help="port (env CHARTER_PORT, default 8080)")
     s.add_argument("--workers", type=int, help="worker processes (env CHARTER_WORKERS, default 1)")
     s.set_defaults(func=_serve)
+
+    s = sub.add_parser("worker", help="run background jobs until SIGTERM (any number of these share one database)")
+    s.add_argument("--concurrency", type=_positive, default=4, help="jobs run at once (default 4)")
+    s.add_argument(
+        "--api",
+        action="append",
+        metavar="MODULE",
+        help="also run the jobs of the API this module registers (repeatable)",
+    )
+    s.set_defaults(func=_worker)
 
     s = sub.add_parser("migrate", help="bring the DATABASE_URL schema to the newest revision")
     s.set_defaults(func=_migrate)

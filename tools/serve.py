@@ -1,4 +1,5 @@
-"""`charter serve`: gunicorn with uvicorn workers, after making sure the schema is current."""
+"""`charter serve`: gunicorn with uvicorn workers, after making sure the schema is current. Each
+worker process also runs background jobs when CHARTER_INPROCESS_WORKER wants it (server.jobs)."""
 
 from __future__ import annotations
 
@@ -99,17 +100,20 @@ def serve(settings: Settings) -> int:
             from server.app import create_app
 
             logs.configure()
-            app = create_app(settings=settings)
+            app = create_app(settings=settings, inprocess_worker=True)
             # What start-up built (specs, validators, routes) lives as long as the worker: keep it
             # out of every later garbage collection's scan.
             gc.collect()
             gc.freeze()
             return app
 
+    from server.jobs import inprocess_wanted
+
+    jobs = "jobs run in-process" if inprocess_wanted(settings) else "jobs run by `charter worker`"
     print(
         f"charter: serving on http://{settings.host}:{settings.port} "
         f"(docs at /docs, store {settings.database_url.split('://')[0]}, "
-        f"{settings.workers} worker{'s' if settings.workers != 1 else ''})",
+        f"{settings.workers} worker{'s' if settings.workers != 1 else ''}, {jobs})",
         file=sys.stderr,
     )
     from auth.settings import AuthSettings

@@ -1,10 +1,12 @@
-"""`charter serve` as a real process, for tests: start it, wait for it, stop it, see its workers."""
+"""`charter serve` and `charter worker` as real processes, for tests: start them, wait for them,
+stop them, see their workers."""
 
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 
@@ -31,6 +33,37 @@ def start(tmp_path, *args, env=None, log=None):
         stderr=subprocess.STDOUT if log else subprocess.PIPE,
         text=True,
     )
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_worker(tmp_path, *args, env=None, log=None):
+    """`charter worker` in tmp_path, with the checkout on its path (for `--api tests.jobs.api`).
+    Its stderr goes to `log` when given (read it with wait_for), else to a pipe."""
+    full_env = environment({"PYTHONPATH": str(ROOT), **(env or {})})
+    output = open(log, "a") if log else subprocess.PIPE  # noqa: SIM115 - the process holds it
+    return subprocess.Popen(
+        [sys.executable, "-m", "tools.cli", "worker", *args],
+        cwd=tmp_path,
+        env=full_env,
+        stdout=output,
+        stderr=subprocess.STDOUT if log else subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for(proc, log, text, timeout=60) -> str:
+    """Wait until the file `log` has a line containing `text`; that line."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in Path(log).read_text().splitlines() if Path(log).exists() else ():
+            if text in line:
+                return line
+        if proc.poll() is not None:
+            raise AssertionError(f"exited {proc.returncode}: {Path(log).read_text()}")
+        time.sleep(0.1)
+    raise AssertionError(f"no {text!r} in {log} after {timeout} s: {Path(log).read_text()}")
 
 
 def wait_up(proc, base, timeout=60):
