@@ -133,7 +133,9 @@ def test_workers_die_with_their_master_and_keep_every_acknowledged_write(tmp_pat
         writers = [threading.Thread(target=write, args=(n,)) for n in range(4)]
         for t in writers:
             t.start()
-        time.sleep(1.0)
+        started = time.monotonic()  # writes go on for a second, and until 20 were answered (a busy machine)
+        while time.monotonic() - started < 1.0 or (len(acknowledged) < 20 and time.monotonic() - started < 20):
+            time.sleep(0.05)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
         deadline = time.monotonic() + 15
