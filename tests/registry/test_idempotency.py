@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from charter import idempotency
 from tests.helpers import ADMIN, all_events, bearer, create_tenant, new_slug, settings
 from tests.identity.helpers import session
+from tests.store.helpers import holding
 
 KEY = {"Idempotency-Key": "3f0c9a52-7a55-4f0e-9a57-6b1d6c1e2a11"}
 
@@ -117,25 +117,11 @@ def test_another_caller_of_the_same_tenant_does_not_get_the_answer(client, store
 
 def test_a_key_held_by_a_running_request_answers_409(client, app):
     """The key's lock is what a running request holds; holding it here stands for one."""
-    store = app.services.store
     where = f"{idempotency.PLATFORM}\0{idempotency.key_hash(KEY['Idempotency-Key'])}".encode()
-    held, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with store.exclusive(idempotency.lock_of(where)):
-            held.set()
-            release.wait(10)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert held.wait(10)
+    with holding(app.services.store, idempotency.lock_of(where)):
         r = _create(client, {"slug": new_slug(), "name": "Acme"})
         assert r.status_code == 409, r.text
         assert r.json()["error"] == idempotency.IN_PROGRESS
-    finally:
-        release.set()
-        holder.join()
     slug = new_slug()
     assert _create(client, {"slug": slug, "name": "Acme"}).status_code == 201  # free again, and nothing was kept
 

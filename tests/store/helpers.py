@@ -1,6 +1,10 @@
-"""What the store tests need of a SQL store that the store itself does not offer."""
+"""What the store tests need of a store that the store itself does not offer."""
 
 from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from store.sql import SqlStore
 from store.sql.engine import WRITE
@@ -23,3 +27,23 @@ def empty_tables(store: SqlStore) -> None:
                 ).first()
                 if has_sequence:
                     conn.exec_driver_sql("DELETE FROM sqlite_sequence")
+
+
+@contextmanager
+def holding(store, lock: int) -> Iterator[None]:
+    """Hold store.exclusive(lock) in another thread for the block (a request still running)."""
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with store.exclusive(lock):
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(10), "the lock was not taken"
+        yield
+    finally:
+        release.set()
+        holder.join()

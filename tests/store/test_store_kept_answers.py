@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
 
 from store.errors import Busy
+from tests.store.helpers import holding
 
 
 class Boom(Exception):
@@ -76,26 +76,14 @@ def test_a_write_that_raises_inside_exclusive_undoes_only_itself(store, make):
 
 
 def test_a_held_lock_is_busy_for_another_request_and_free_after(store):
-    held, release, seen = threading.Event(), threading.Event(), []
-
-    def hold() -> None:
-        with store.exclusive(42):
-            held.set()
-            release.wait(10)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert held.wait(10)
+    seen = []
+    with holding(store, 42):
         with pytest.raises(Busy):  # at once: it does not wait for the holder
             with store.exclusive(42):
                 seen.append("entered")
         if getattr(store, "dialect", None) == "postgresql":  # elsewhere writers queue for one lock
             with store.exclusive(43):  # another key's lock is free
                 seen.append("other")
-    finally:
-        release.set()
-        holder.join()
     with store.exclusive(42):
         seen.append("free again")
     assert "entered" not in seen and seen[-1] == "free again"

@@ -23,12 +23,15 @@ def environment(env: dict | None = None) -> dict:
 def start(tmp_path, *args, env=None, log=None):
     """`charter serve` in tmp_path. Its output goes to pipes, read when it stops; give `log` (a
     file path) for a run of many requests, whose access log would fill a pipe and stall it."""
-    full_env = environment(env)
+    return _charter("serve", tmp_path, args, environment(env), log)
+
+
+def _charter(command: str, cwd, args, env: dict, log):
     output = open(log, "a") if log else subprocess.PIPE  # noqa: SIM115 - the process holds it
     return subprocess.Popen(
-        [sys.executable, "-m", "tools.cli", "serve", *args],
-        cwd=tmp_path,
-        env=full_env,
+        [sys.executable, "-m", "tools.cli", command, *args],
+        cwd=cwd,
+        env=env,
         stdout=output,
         stderr=subprocess.STDOUT if log else subprocess.PIPE,
         text=True,
@@ -41,16 +44,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def start_worker(tmp_path, *args, env=None, log=None):
     """`charter worker` in tmp_path, with the checkout on its path (for `--api tests.jobs.api`).
     Its stderr goes to `log` when given (read it with wait_for), else to a pipe."""
-    full_env = environment({"PYTHONPATH": str(ROOT), **(env or {})})
-    output = open(log, "a") if log else subprocess.PIPE  # noqa: SIM115 - the process holds it
-    return subprocess.Popen(
-        [sys.executable, "-m", "tools.cli", "worker", *args],
-        cwd=tmp_path,
-        env=full_env,
-        stdout=output,
-        stderr=subprocess.STDOUT if log else subprocess.PIPE,
-        text=True,
-    )
+    return _charter("worker", tmp_path, args, environment({"PYTHONPATH": str(ROOT), **(env or {})}), log)
 
 
 def wait_for(proc, log, text, timeout=60) -> str:
@@ -101,3 +95,21 @@ def alive(pid: int) -> bool:
         return False
     stat = open(f"/proc/{pid}/stat").read() if os.path.exists(f"/proc/{pid}/stat") else ""
     return " Z " not in stat  # a zombie has exited
+
+
+def kill_9_after(proc, answered, also=(), watch=None, at_least: int = 20) -> None:
+    """SIGKILL the server (and the pids `also`) once a second has passed and `answered` (a list
+    or dict clients fill) holds `at_least` entries, 20 s at most (a busy machine); then wait up
+    to 15 s for the pids `watch` (default: `also`) to be gone."""
+    started = time.monotonic()
+    while time.monotonic() - started < 1.0 or (len(answered) < at_least and time.monotonic() - started < 20):
+        time.sleep(0.05)
+    for pid in (proc.pid, *also):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait(timeout=10)
+    deadline = time.monotonic() + 15
+    while any(alive(w) for w in (also if watch is None else watch)) and time.monotonic() < deadline:
+        time.sleep(0.1)

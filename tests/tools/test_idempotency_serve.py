@@ -6,18 +6,15 @@ live in the database (and, on SQLite, in a lock file beside it), so they hold ac
 
 from __future__ import annotations
 
-import os
-import signal
 import stat
 import threading
-import time
 import uuid
 
 import httpx
 import pytest
 
 from tests.helpers import ADMIN
-from tests.tools.serving import alive, children, environment, start, stop, wait_up
+from tests.tools.serving import children, environment, kill_9_after, start, stop, wait_up
 from tools.server import free_port
 
 DATABASES = ["sqlite", "postgres"]
@@ -121,15 +118,7 @@ def test_kill_9_during_keyed_creates_then_retries_give_exactly_one_effect_each(t
         clients = [threading.Thread(target=client, args=(n,)) for n in range(4)]
         for t in clients:
             t.start()
-        started = time.monotonic()  # a second of creates, and until 20 were answered (a busy machine)
-        while time.monotonic() - started < 1.0 or (len(answered) < 20 and time.monotonic() - started < 20):
-            time.sleep(0.05)
-        for pid in (proc.pid, *workers):
-            os.kill(pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-        deadline = time.monotonic() + 15
-        while any(alive(w) for w in workers) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        kill_9_after(proc, answered, also=workers)
         halt.set()
         for t in clients:
             t.join(30)

@@ -5,12 +5,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import httpx
 
 from tests.helpers import ADMIN
-from tests.tools.serving import alive, children, environment, start, stop, wait_up
+from tests.tools.serving import alive, children, environment, kill_9_after, start, stop, wait_up
 from tools.server import free_port
 
 
@@ -133,14 +132,7 @@ def test_workers_die_with_their_master_and_keep_every_acknowledged_write(tmp_pat
         writers = [threading.Thread(target=write, args=(n,)) for n in range(4)]
         for t in writers:
             t.start()
-        started = time.monotonic()  # writes go on for a second, and until 20 were answered (a busy machine)
-        while time.monotonic() - started < 1.0 or (len(acknowledged) < 20 and time.monotonic() - started < 20):
-            time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-        deadline = time.monotonic() + 15
-        while any(alive(w) for w in workers) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        kill_9_after(proc, acknowledged, watch=workers)  # the master only: its workers must follow
         halt.set()
         for t in writers:
             t.join(timeout=10)
