@@ -30,6 +30,7 @@ from store.models import (
     SigningKey,
     Tenant,
     User,
+    WebhookEndpoint,
 )
 
 if TYPE_CHECKING:
@@ -82,6 +83,22 @@ class ApiKeys(Protocol):
     def standing(self, key_id: UUID) -> tuple[datetime | None, str] | None:
         """(revoked_at, its tenant's status) of a key, None when there is no such key. Read on
         every request made with a token minted from the key, so one round trip."""
+
+
+class WebhookEndpoints(Protocol):
+    def add(self, endpoint: WebhookEndpoint) -> None:
+        """Insert; raises MissingReference("tenant") when its tenant does not exist."""
+
+    def get(self, endpoint_id: UUID, *, for_update: bool = False) -> WebhookEndpoint | None: ...
+
+    def list(self, tenant_id: UUID | None) -> builtins.list[WebhookEndpoint]:
+        """The tenant's endpoints (every tenant's when None), oldest first."""
+
+    def save(self, endpoint: WebhookEndpoint) -> None:
+        """Write every field but tenant_id and created_at; KeyError for an unknown endpoint."""
+
+    def delete(self, endpoint_id: UUID) -> bool:
+        """True when this call removed it."""
 
 
 class Audit(Protocol):
@@ -267,7 +284,14 @@ class Platform(Protocol):
     def jobs(self) -> Jobs: ...
 
 
-class Session(Registry, Identity, Platform, Protocol):
+class Webhooks(Protocol):
+    """The webhooks API's repositories: where each tenant's events go."""
+
+    @property
+    def webhook_endpoints(self) -> WebhookEndpoints: ...
+
+
+class Session(Registry, Identity, Platform, Webhooks, Protocol):
     """One transaction over every group's repositories: the unit of work."""
 
     def record(self, event: Event) -> None:

@@ -64,6 +64,24 @@ class ApiKey:
 
 
 @dataclass
+class WebhookEndpoint:
+    """Where a tenant's events are delivered. The signing secret is kept sealed (charter.sealing,
+    where=b"webhook:<id>"); during a rotation the previous one too, until previous_until."""
+
+    id: UUID
+    tenant_id: UUID
+    url: str
+    secret_sealed: bytes
+    created_at: datetime
+    updated_at: datetime
+    event_types: list[str] | None = None  # None: every event
+    description: str | None = None
+    disabled: bool = False
+    previous_secret_sealed: bytes | None = None
+    previous_until: datetime | None = None
+
+
+@dataclass
 class AuditDraft:
     """An audit event before the store gives it an id and a time."""
 

@@ -14,6 +14,7 @@ from store.memory.sessions import MemoryAuthSessions, MemoryRefreshTokens
 from store.memory.signing import MemorySigningKeys
 from store.memory.tenants import MemoryEntitlements, MemoryTenants
 from store.memory.users import MemoryMemberships, MemoryUsers
+from store.memory.webhooks import MemoryWebhookEndpoints
 
 
 class Registry(Group, api="registry"):
@@ -35,3 +36,7 @@ class Identity(Group, api="identity"):
 class Platform(Group, api="platform"):
     kept_answers = repository[interface.KeptAnswers](MemoryKeptAnswers)
     jobs = repository[interface.Jobs](MemoryJobs)
+
+
+class Webhooks(Group, api="webhooks"):
+    webhook_endpoints = repository[interface.WebhookEndpoints](MemoryWebhookEndpoints)

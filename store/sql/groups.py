@@ -14,6 +14,7 @@ from store.sql.sessions import SqlAuthSessions, SqlRefreshTokens
 from store.sql.signing import SqlSigningKeys
 from store.sql.tenants import SqlEntitlements, SqlTenants
 from store.sql.users import SqlMemberships, SqlUsers
+from store.sql.webhooks import SqlWebhookEndpoints
 
 
 class Registry(Group, api="registry"):
@@ -35,3 +36,7 @@ class Identity(Group, api="identity"):
 class Platform(Group, api="platform"):
     kept_answers = repository[interface.KeptAnswers](SqlKeptAnswers)
     jobs = repository[interface.Jobs](SqlJobs)
+
+
+class Webhooks(Group, api="webhooks"):
+    webhook_endpoints = repository[interface.WebhookEndpoints](SqlWebhookEndpoints)

@@ -252,6 +252,23 @@ jobs = sa.Table(
     sa.Index(None, "state", "finished_at"),  # pruning finished jobs
 )
 
+webhook_endpoints = sa.Table(
+    "webhook_endpoints",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("tenant_id", sa.Uuid(), sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("url", sa.Text(), nullable=False),
+    sa.Column("secret_sealed", sa.LargeBinary(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("event_types", _json(), nullable=True),  # NULL: every event
+    sa.Column("description", sa.Text(), nullable=True),
+    sa.Column("disabled", sa.Boolean(), nullable=False),
+    sa.Column("previous_secret_sealed", sa.LargeBinary(), nullable=True),
+    sa.Column("previous_until", UtcDateTime(), nullable=True),
+    sa.Index(None, "tenant_id"),
+)
+
 # Every table, parents before children (the tests empty them in reverse order on SQLite).
 ALL = (
     tenants,
@@ -266,4 +283,5 @@ ALL = (
     rate_limits,
     kept_answers,
     jobs,
+    webhook_endpoints,
 )

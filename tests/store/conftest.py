@@ -21,6 +21,7 @@ from store.models import (
     SigningKey,
     Tenant,
     User,
+    WebhookEndpoint,
     new_job,
     utcnow,
 )
@@ -161,6 +162,13 @@ def make_job(kind: str = "tests.job", **fields) -> Job:
     return replace(made, **fields)
 
 
+def make_endpoint(tenant_id, url: str = "https://hooks.example.com/in", **fields) -> WebhookEndpoint:
+    now = utcnow()
+    values = {"id": uuid4(), "tenant_id": tenant_id, "url": url, "secret_sealed": b"\x00sealed", "created_at": now}
+    values["updated_at"] = now
+    return WebhookEndpoint(**{**values, **fields})
+
+
 @pytest.fixture
 def make():
     """The factories, as a fixture: test modules here are not importable packages."""
@@ -177,6 +185,7 @@ def make():
         signing_key=make_signing_key,
         kept_answer=make_kept_answer,
         job=make_job,
+        endpoint=make_endpoint,
     )
 
 

@@ -16,6 +16,7 @@ GROUPS = {
     "registry": {"tenants", "entitlements", "api_keys", "audit"},
     "identity": {"users", "memberships", "auth_sessions", "refresh_tokens", "signing_keys", "rate_limits"},
     "platform": {"kept_answers", "jobs"},
+    "webhooks": {"webhook_endpoints"},
 }
 
 
@@ -33,6 +34,7 @@ def test_both_stores_declare_the_interface_groups(session_class):
         "registry": _protocol_members(interface.Registry),
         "identity": _protocol_members(interface.Identity),
         "platform": _protocol_members(interface.Platform),
+        "webhooks": _protocol_members(interface.Webhooks),
     }
 
 

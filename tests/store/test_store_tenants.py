@@ -309,6 +309,7 @@ def _rows_everywhere(store, make):
         bucket=RateBucket(f"login.account:{doomed.id}", 10.0, 1),
         kept_answer=make.kept_answer(str(doomed.id)),
         job=make.job(tenant_id=doomed.id),
+        endpoints={"doomed": make.endpoint(doomed.id), "kept": make.endpoint(kept.id)},
     )
     with store.write() as s:
         for tenant in (doomed, kept):
@@ -328,6 +329,8 @@ def _rows_everywhere(store, make):
         assert s.rate_limits.acquire([w.bucket], 1000.0) == 0.0
         s.kept_answers.put(w.kept_answer)
         s.jobs.enqueue(w.job)
+        for endpoint in w.endpoints.values():
+            s.webhook_endpoints.add(endpoint)
     return w
 
 
@@ -349,6 +352,7 @@ def _observe(s, w) -> dict:
         "kept_answers": s.kept_answers.get(w.kept_answer.scope, w.kept_answer.key_hash, w.kept_answer.created_at),
         # tenant_id is informational, no reference: the job stays and finds its tenant gone
         "jobs": s.jobs.get(w.job.id),
+        "webhook_endpoints": {name: s.webhook_endpoints.get(e.id) is not None for name, e in w.endpoints.items()},
     }
 
 
@@ -381,6 +385,7 @@ def test_tenant_delete_does_what_every_aggregate_declares(store, make):
         "memberships": [w.kept.id],  # deleted
         "auth_sessions": {"doomed": False, "kept": True, "platform": True},  # deleted when bound to it
         "refresh_tokens": {"doomed": False, "kept": True, "platform": True},  # follow their session
+        "webhook_endpoints": {"doomed": False, "kept": True},  # deleted
     }
     assert after["users"] == w.user and after["rate_limits"] == pytest.approx(10.0)
     # What went left nothing behind: its slug, key id and token hash are free again.
