@@ -226,6 +226,7 @@ def used_components(doc: dict) -> set[tuple[str, str]]:
     ]
     todo = [("securitySchemes", name) for requirement in requirements for name in requirement]
     todo += _refs(doc.get("paths") or {})
+    todo += _refs(doc.get(EVENTS) or {})
     used: set[tuple[str, str]] = set()
     while todo:
         key = todo.pop()
@@ -250,8 +251,12 @@ def prune(doc: dict) -> dict:
 # --------------------------------------------------------------------------------- merging
 
 
+EVENTS = "x-events"  # a document's events: type -> {description, payload: the schema of its data}
+
+
 def merge(docs: dict[str, dict], specs_dir: Path = SPECS_DIR) -> dict:
-    """Merge named documents into one whose components are exactly the used ones. A document
+    """Merge named documents into one whose components are exactly the used ones (the paths' and
+    the `x-events`' payload schemas, which are merged too: one event type, one document). A document
     that still references other files is bundled first, relative to specs_dir/<name>.yaml.
     Raises SpecConflict on a clash."""
     merged: dict = {
@@ -269,6 +274,7 @@ def merge(docs: dict[str, dict], specs_dir: Path = SPECS_DIR) -> dict:
     owner: dict[tuple[str, str], str] = {}
     component_owner: dict[tuple[str, str], str] = {}
     tag_names: set[str] = set()
+    event_owner: dict[str, str] = {}
     for name, doc in docs.items():
         version = str(doc.get("openapi", ""))
         if not version.startswith("3.0"):
@@ -302,6 +308,11 @@ def merge(docs: dict[str, dict], specs_dir: Path = SPECS_DIR) -> dict:
                     )
                 merged_section[entry] = value
                 component_owner.setdefault((section, entry), name)
+        for event, declared in (doc.get(EVENTS) or {}).items():
+            if event in merged.setdefault(EVENTS, {}):
+                raise SpecConflict(f"event {event} is declared by both {event_owner[event]} and {name}")
+            merged[EVENTS][event] = declared
+            event_owner[event] = name
         for tag in doc.get("tags") or []:
             if tag.get("name") not in tag_names:
                 tag_names.add(tag.get("name"))

@@ -13,6 +13,10 @@ the security layer does not know fails too (auth.gate.requirement_of, auth.roles
 
 Idempotency: every POST declares the shared Idempotency-Key header parameter, or is marked
 `x-idempotency-exempt: <why>`; one that declares it documents 409 and 422 (charter.idempotency).
+
+Events: each event a spec declares (its top-level `x-events`, type -> {description, payload})
+has a payload schema, and a `$ref` there names a component the document has (the webhook event
+catalog, services.webhooks.catalog, is built from them).
 """
 
 from __future__ import annotations
@@ -75,6 +79,7 @@ def problems(specs_dir: Path = SPECS_DIR, package: str = "handlers") -> list[str
             out.append(f"{path.name}: does not validate: {str(exc).splitlines()[0]}")
             continue
         docs[path.stem] = doc
+        out += [f"{path.name}: {problem}" for problem in _event_problems(doc)]
     try:
         specs.merge(docs, specs_dir)
     except specs.SpecConflict as exc:
@@ -126,6 +131,28 @@ def _registration_problems(docs: dict[str, dict]) -> list[str]:
                 )
     for name in sorted(set(registered) - set(docs)):
         out.append(f"API {name} is registered but {registered[name].spec_path} does not exist")
+    return out
+
+
+def _event_problems(doc: dict) -> list[str]:
+    """Every declared event has a payload schema, and the component a `$ref` there names exists."""
+    declared = doc.get(specs.EVENTS)
+    if declared is None:
+        return []
+    if not isinstance(declared, dict):
+        return [f"{specs.EVENTS} must map each event type to its description and payload"]
+    out = []
+    components = doc.get("components") or {}
+    for event, entry in declared.items():
+        payload = entry.get("payload") if isinstance(entry, dict) else None
+        if not isinstance(payload, dict) or not payload:
+            out.append(f"event {event} declares no payload schema")
+            continue
+        ref = payload.get("$ref")
+        if isinstance(ref, str):
+            section, _, name = ref.removeprefix("#/components/").partition("/")
+            if not ref.startswith("#/components/") or name not in (components.get(section) or {}):
+                out.append(f"event {event}: payload $ref {ref!r} names no component of the document")
     return out
 
 

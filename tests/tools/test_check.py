@@ -161,3 +161,51 @@ def test_a_post_that_takes_the_key_documents_409_and_422(tmp_path):
 
     found = _post_variant(tmp_path / "b", both)
     assert len(found) == 1 and "one or the other" in found[0], found
+
+
+def _event_variant(tmp_path, edit) -> list[str]:
+    """Problems about events, after `edit(x_events)` of specs/registry.yaml's `x-events`."""
+    specs = tmp_path / edit.__name__ / "specs"
+    shutil.copytree(ROOT / "specs", specs)
+    doc = yaml.safe_load((specs / "registry.yaml").read_text())
+    edit(doc["x-events"])
+    (specs / "registry.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    return [p for p in problems(specs) if "event" in p]
+
+
+def test_an_event_without_a_payload_schema_fails(tmp_path):
+    def unchanged(events):
+        pass
+
+    assert _event_variant(tmp_path, unchanged) == []
+
+    def drop(events):
+        del events["tenant.created"]["payload"]
+
+    assert _event_variant(tmp_path, drop) == ["registry.yaml: event tenant.created declares no payload schema"]
+
+    def empty(events):
+        events["api_key.revoked"] = {"description": "no schema", "payload": {}}
+
+    assert _event_variant(tmp_path, empty) == ["registry.yaml: event api_key.revoked declares no payload schema"]
+
+
+def test_an_event_whose_payload_names_no_component_fails(tmp_path):
+    def dangling(events):
+        events["tenant.created"]["payload"] = {"$ref": "#/components/schemas/Nowhere"}
+
+    found = _event_variant(tmp_path, dangling)
+    assert any(
+        "event tenant.created: payload $ref '#/components/schemas/Nowhere' names no component" in p for p in found
+    )
+
+
+def test_an_event_declared_by_two_specs_fails(tmp_path):
+    specs = tmp_path / "specs"
+    shutil.copytree(ROOT / "specs", specs)
+    doc = yaml.safe_load((specs / "webhooks.yaml").read_text())
+    doc["x-events"] = {
+        "tenant.created": {"description": "again", "payload": {"$ref": "#/components/schemas/WebhookEndpoint"}}
+    }
+    (specs / "webhooks.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    assert "event tenant.created is declared by both registry and webhooks" in problems(specs)
