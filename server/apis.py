@@ -15,6 +15,7 @@ REGISTERED = (
     "services.gateway.api",
     "services.identity.api",
     "services.registry.api",
+    "services.webhooks.api",
 )
 
 APIS: tuple[Api, ...] = tuple(importlib.import_module(module).API for module in REGISTERED)

@@ -65,6 +65,7 @@ class Party:
     slug: str
     key_id: str
     action: str
+    endpoint_id: str
 
     def value(self, name: str) -> str:
         return getattr(self, name)
@@ -113,6 +114,13 @@ def _setup(client, store) -> World:
         )
         assert r.status_code == 201, r.text
 
+    a_hook = client.post(
+        "/v1/webhooks/endpoints",
+        json={"url": "https://alpha-hooks-secret.example.com/in", "description": "alpha-hook-description"},
+        headers={"x-tenant-id": a["id"]},
+    )
+    assert a_hook.status_code == 201, a_hook.text
+
     # B likewise, and B's credentials
     b = create_tenant(client, slug="bravo-bola", name="Bravo Probe Ltd")
     b_spare = create_key(client, b["id"], name="bravo-spare")  # revoked by the positive controls
@@ -120,6 +128,10 @@ def _setup(client, store) -> World:
         client.post("/v1/catalog/trial-request", json={"tenant_id": b["id"], "product": "analytics"}).status_code == 201
     )
     assert client.post("/v1/audit", json={"tenant_id": b["id"], "action": "bravo.ledger_sealed"}).status_code == 201
+    b_hook = client.post(
+        "/v1/webhooks/endpoints", json={"url": "https://bravo.example.com/in"}, headers={"x-tenant-id": b["id"]}
+    )
+    assert b_hook.status_code == 201, b_hook.text
 
     admin = session(client, store, ["tenant_admin"], b["id"])
     member = session(client, store, ["tenant_member"], b["id"])
@@ -188,16 +200,28 @@ def _setup(client, store) -> World:
         "A audit action 1": "alpha.ledger_sealed",
         "A audit action 2": "alpha.payroll_exported",
         "A audit target": "alpha-target-secret",
+        "A endpoint id": a_hook.json()["id"],
+        "A endpoint url": a_hook.json()["url"],
+        "A endpoint description": "alpha-hook-description",
+        "A endpoint secret": a_hook.json()["secret"],
     }
-    ghost = Party(str(uuid.uuid4()), f"ghost-{uuid.uuid4().hex[:10]}", str(uuid.uuid4()), "ghost.never_happened")
+    ghost = Party(
+        str(uuid.uuid4()),
+        f"ghost-{uuid.uuid4().hex[:10]}",
+        str(uuid.uuid4()),
+        "ghost.never_happened",
+        str(uuid.uuid4()),
+    )
     return World(
-        a=Party(a["id"], a["slug"], a_key["api_key"]["id"], "alpha.ledger_sealed"),
-        b=Party(b["id"], b["slug"], b_spare["api_key"]["id"], "bravo.ledger_sealed"),
+        a=Party(a["id"], a["slug"], a_key["api_key"]["id"], "alpha.ledger_sealed", a_hook.json()["id"]),
+        b=Party(b["id"], b["slug"], b_spare["api_key"]["id"], "bravo.ledger_sealed", b_hook.json()["id"]),
         ghost=ghost,
         a_plain_key=a_key["plaintext"],
         markers=markers,
-        # what B's probes send of A: its tenant id, slug, key id and one audit action (a filter)
-        secret={k for k in markers if k not in ("A tenant id", "A slug", "A key id", "A audit action 1")},
+        # what B's probes send of A: its tenant id, slug, key id, one audit action (a filter), endpoint id
+        secret={
+            k for k in markers if k not in ("A tenant id", "A slug", "A key id", "A audit action 1", "A endpoint id")
+        },
         tokens=tokens,
         key=key,
         users=users,
@@ -221,6 +245,9 @@ def credentials(w: World, op: Operation, route: Route) -> list[Credential]:
 def _snapshot(client, tenant_id: str) -> dict:
     """A as the platform sees it."""
     out = {}
+    r = client.get("/v1/webhooks/endpoints", headers={"x-tenant-id": tenant_id})
+    assert r.status_code == 200, r.text
+    out["webhook_endpoints"] = r.json()
     for name, url, params in (
         ("tenant", f"/v1/tenants/{tenant_id}", {}),
         ("entitlements", "/v1/entitlements", {"tenant_id": tenant_id}),
@@ -269,7 +296,13 @@ def _request(route: Route, assignment: dict[str, Party], header: Party | None, c
     return {"method": route.method, "url": path, "params": params, "json": body, "headers": headers}
 
 
-MARKER_OF = {"tenant_id": "A tenant id", "slug": "A slug", "key_id": "A key id", "action": "A audit action 1"}
+MARKER_OF = {
+    "tenant_id": "A tenant id",
+    "slug": "A slug",
+    "key_id": "A key id",
+    "action": "A audit action 1",
+    "endpoint_id": "A endpoint id",
+}
 
 
 def _expect(route: Route, op: Operation, cred: Credential, placed: dict, header: str | None) -> tuple[int, str | None]:
@@ -289,7 +322,7 @@ def probes_of(w: World, op: Operation, route: Route, cred: Credential) -> list[P
     positions = template_positions(route)
     probes = []
     values = {}
-    for name in ("tenant_id", "slug", "key_id", "action"):
+    for name in ("tenant_id", "slug", "key_id", "action", "endpoint_id"):
         values[w.a.value(name)] = f"<{name}>"
         values[w.ghost.value(name)] = f"<{name}>"
     for parties in cartesian(*[(w.a, w.b)] * len(positions), (None, w.a, w.b)):
@@ -460,7 +493,8 @@ def test_bola_probe(client, store, request, capsys):
     served = served_doc.fetch(client).operations()
     missing = [op.op_id for op in served if not has_row(op.op_id)]
     assert not missing, f"operations with no row in their API's table: {missing}"
-    ops = [(op, row(op.op_id).probe) for op in served]
+    # stable: B's objects a row would remove (a `last` row) go after every other row's controls
+    ops = sorted(((op, row(op.op_id).probe) for op in served), key=lambda item: row(item[0].op_id).access.last)
     assert len(ops) >= 26, "the app serves fewer operations than registry, identity and gateway have"
 
     for op, entry in ops:

@@ -177,12 +177,25 @@ class Ctx:
         assert r.status_code == 200, r.text
         return r.json()["refresh_token"]
 
+    def fresh_b_endpoint(self) -> str:
+        r = self.client.post(
+            "/v1/webhooks/endpoints", json={"url": "https://hooks.example.com/matrix"}, headers=self.in_b
+        )
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
+
+    @property
+    def in_b(self) -> dict:
+        """The header a platform caller narrows itself to B with (a caller bound to B may send it too)."""
+        return {"x-tenant-id": self.b["id"]}
+
     def value(self, name: str) -> str:
         return {
             "tenant_id": lambda: self.b["id"],
             "slug": lambda: self.b["slug"],
             "key_id": self.fresh_b_key,
             "action": lambda: "roles.matrix",
+            "endpoint_id": self.fresh_b_endpoint,
         }[name]()
 
 
@@ -224,7 +237,7 @@ def test_function_level_authorization_matrix(client, store):
                 call.url,
                 params=call.params,
                 json=call.json,
-                headers={**callers.for_call(caller, access), "x-request-id": rid},
+                headers={**(call.headers or {}), **callers.for_call(caller, access), "x-request-id": rid},
             )
             allowed = caller in access.allowed
             calls.append((rid, op.op_id, caller, allowed))

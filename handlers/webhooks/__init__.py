@@ -1,0 +1,1 @@
+"""Handlers for specs/webhooks.yaml: webhook endpoints and the event catalog."""

@@ -1,0 +1,1 @@
+"""Webhooks: a tenant's endpoints and their signing secrets, the egress guard, the event catalog."""
