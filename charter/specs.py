@@ -22,7 +22,7 @@ from urllib.parse import unquote, urldefrag
 
 import yaml
 
-from charter import text
+from charter import answers, text
 from charter.config import SPECS_DIR
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -323,6 +323,14 @@ def merge(docs: dict[str, dict], specs_dir: Path = SPECS_DIR) -> dict:
 
 
 def load_merged(names: Iterable[str] = (), specs_dir: Path = SPECS_DIR) -> dict:
-    """The document the server serves and validates with: the specs merged, every free string
-    schema given the NUL-free pattern (charter.text)."""
-    return text.forbid_nul(merge({path.stem: load(path) for path in spec_files(names, specs_dir)}, specs_dir))
+    """The document the server serves and validates with: the specs merged, every operation given
+    the spine's own answers (charter.answers), every free string schema the NUL-free pattern
+    (charter.text)."""
+    return served(merge({path.stem: load(path) for path in spec_files(names, specs_dir)}, specs_dir))
+
+
+def served(doc: dict) -> dict:
+    """A merged document made the served one, in place: the spine's answers on every operation,
+    the NUL-free pattern on every free string."""
+    answers.complete(doc, ((doc["paths"][path], op) for _, path, op in operations(doc)))
+    return text.forbid_nul(doc)

@@ -1,4 +1,4 @@
-"""`charter check`: the contract gate between specs/, the registered APIs and handlers/.
+r"""`charter check`: the contract gate between specs/, the registered APIs and handlers/.
 
 Fails when a spec does not validate (openapi-spec-validator: as written, its `$ref`s into
 specs/shared/ resolved against the file's own URI, and bundled with the shared components it
@@ -17,6 +17,11 @@ Idempotency: every POST declares the shared Idempotency-Key header parameter, or
 Events: each event a spec declares (its top-level `x-events`, type -> {description, payload})
 has a payload schema, and a `$ref` there names a component the document has (the webhook event
 catalog, services.webhooks.catalog, is built from them).
+
+Patterns: no `pattern` uses `\d`, `\w`, `\s`, `\b` or their negations. JSON Schema reads
+patterns as ECMA-262, but validators and generated clients in other languages read them in their
+own dialect (Python's `\s` takes \x1c-\x1f and \x85, its `\d` every Unicode digit), so such a
+class means different things to the server and to its consumers; spell the characters out.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import re
 from pathlib import Path
 
 from openapi_spec_validator import validate
@@ -80,6 +86,7 @@ def problems(specs_dir: Path = SPECS_DIR, package: str = "handlers") -> list[str
             continue
         docs[path.stem] = doc
         out += [f"{path.name}: {problem}" for problem in _event_problems(doc)]
+        out += [f"{path.name}: {problem}" for problem in _pattern_problems(doc)]
     try:
         specs.merge(docs, specs_dir)
     except specs.SpecConflict as exc:
@@ -131,6 +138,27 @@ def _registration_problems(docs: dict[str, dict]) -> list[str]:
                 )
     for name in sorted(set(registered) - set(docs)):
         out.append(f"API {name} is registered but {registered[name].spec_path} does not exist")
+    return out
+
+
+_DIALECT_CLASS = re.compile(r"(?<!\\)(?:\\\\)*\\([dDwWsSbB])")
+
+
+def _pattern_problems(node, where: str = "") -> list[str]:
+    """Patterns whose character classes differ between regex dialects (see the module's doc)."""
+    out: list[str] = []
+    if isinstance(node, dict):
+        pattern = node.get("pattern")
+        if isinstance(pattern, str) and (found := _DIALECT_CLASS.search(pattern)):
+            out.append(
+                f"{where or '/'}: pattern {pattern!r} uses \\{found.group(1)}, which regex dialects read differently;"
+                " spell the characters out"
+            )
+        for key, value in node.items():
+            out += _pattern_problems(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            out += _pattern_problems(value, f"{where}/{i}")
     return out
 
 

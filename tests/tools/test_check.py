@@ -209,3 +209,21 @@ def test_an_event_declared_by_two_specs_fails(tmp_path):
     }
     (specs / "webhooks.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     assert "event tenant.created is declared by both registry and webhooks" in problems(specs)
+
+
+def test_a_pattern_with_a_dialect_dependent_class_fails(tmp_path):
+    specs = tmp_path / "specs"
+    shutil.copytree(ROOT / "specs", specs)
+    doc = yaml.safe_load((specs / "registry.yaml").read_text())
+    schema = doc["components"]["schemas"]["TenantCreate"]["properties"]["name"]
+    schema["pattern"] = r"^\S(?:.*\S)?$"
+    (specs / "registry.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    found = problems(specs)
+    assert found == [
+        "registry.yaml: /components/schemas/TenantCreate/properties/name: pattern '^\\\\S(?:.*\\\\S)?$' uses \\S,"
+        " which regex dialects read differently; spell the characters out"
+    ], found
+    # an escaped backslash followed by a letter is no class
+    schema["pattern"] = r"^[a-z\\]+$"
+    (specs / "registry.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    assert problems(specs) == []
