@@ -95,11 +95,12 @@ def store(request, tmp_path):
 
 @pytest.fixture
 def app(store):
-    """The real app over `store`, validating its own answers, with the tests' bootstrap key."""
+    """The real app over `store`, with the tests' bootstrap key. Its answers are checked by the test
+    client (tests/contract.py), not by Connexion's response validation."""
     from server.app import create_app
     from tests.helpers import settings
 
-    return create_app(store=store, settings=settings(), validate_responses=True)
+    return create_app(store=store, settings=settings())
 
 
 @pytest.fixture
@@ -118,6 +119,20 @@ def anonymous(app):
         yield c
 
 
+@pytest.fixture(autouse=True, scope="session")
+def contract_check():
+    """Every in-process test client checks each exchange against the served document
+    (tests/contract.py)."""
+    import connexion.apps.abstract
+
+    from tests.contract import CheckedClient
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(connexion.apps.abstract, "TestClient", CheckedClient)
+    yield
+    patch.undo()
+
+
 _skipped_pg: list[str] = []
 
 
@@ -132,6 +147,10 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 def pytest_terminal_summary(terminalreporter):
+    from tests.contract import summary
+
+    for line in summary():
+        terminalreporter.write_line(line)
     if REQUIRE_PG and _skipped_pg:
         terminalreporter.write_line(
             f"FAILED: {len(_skipped_pg)} PostgreSQL test(s) were skipped but CHARTER_REQUIRE_POSTGRES is set",

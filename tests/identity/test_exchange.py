@@ -63,7 +63,7 @@ def test_the_answer_and_the_token(client, store, path):
 
 
 def test_the_lifetime_is_the_service_ttl_setting(store):
-    app = create_app(store=store, settings=settings(CHARTER_SERVICE_TOKEN_TTL="300"), validate_responses=True)
+    app = create_app(store=store, settings=settings(CHARTER_SERVICE_TOKEN_TTL="300"))
     with app.test_client(headers=ADMIN) as client:
         t = tenant(client)
         created = create_key(client, t["id"], scopes=["tenants:read"])
@@ -246,7 +246,7 @@ def test_a_raw_key_is_no_access_token_but_the_principal_takes_it(client, anonymo
 
 
 def test_the_exchange_refuses_an_address_its_failures_but_never_a_key_that_verifies(store):
-    app = create_app(store=store, settings=settings(CHARTER_RATE_LIMITS="exchange.ip=3/60"), validate_responses=True)
+    app = create_app(store=store, settings=settings(CHARTER_RATE_LIMITS="exchange.ip=3/60"))
     with app.test_client(headers=ADMIN) as client:
         t = tenant(client)
         key = create_key(client, t["id"], scopes=["tenants:read"])
@@ -268,7 +268,7 @@ def test_knowing_a_prefix_locks_no_key_out(store):
     never seen the key, refuse nothing but themselves. Only a key made before SHA-256 costs argon2,
     and its prefix's failures then ration the runs; where it is known, it costs nothing."""
     limits = settings(CHARTER_RATE_LIMITS="exchange.key=2/60,exchange.ip=off")
-    app = create_app(store=store, settings=limits, validate_responses=True)
+    app = create_app(store=store, settings=limits)
     with app.test_client(headers=ADMIN) as client:
         t = tenant(client)
         key = create_key(client, t["id"], scopes=["tenants:read"])["plaintext"]

@@ -411,7 +411,7 @@ def test_rotation_jwks_and_a_second_worker(app, client, anonymous, store):
             jwt.decode(token, jwt.PyJWK(by_kid[other]).key, algorithms=["EdDSA"], audience="charter")
 
     # a second worker over the same store: empty caches, it finds both public keys in the store
-    second = create_app(store=store, settings=settings(), validate_responses=True)
+    second = create_app(store=store, settings=settings())
     assert second.services.get(Auth).tokens.keyring is not keyring
     with second.test_client() as c:
         assert _works(c, old, t["id"]) and _works(c, new, t["id"])
@@ -427,7 +427,7 @@ def test_rotation_jwks_and_a_second_worker(app, client, anonymous, store):
         assert session.signing_keys.prune(old_record.expires_at) >= 1
     with store.read() as session:
         assert session.signing_keys.get(old_kid) is None and session.signing_keys.get(new_kid) is not None
-    fresh = create_app(store=store, settings=settings(), validate_responses=True)
+    fresh = create_app(store=store, settings=settings())
     with fresh.test_client() as c:
         refused(c.get(f"/v1/tenants/{t['id']}", headers=bearer(old)))
         assert _works(c, new, t["id"])
@@ -468,7 +468,7 @@ def test_a_flood_of_random_kids_does_not_become_a_flood_of_store_reads(app, clie
     # known keys are not held up by the flood
     assert _works(client, good, t["id"])
     # and once the allowance has refilled, a key this worker has not seen yet is found again
-    second = create_app(store=store, settings=settings(), validate_responses=True)
+    second = create_app(store=store, settings=settings())
     second.services.get(Auth).tokens.keyring.rotate()
     with second.test_client() as c:
         from_second = _exchange(c, minted["plaintext"])

@@ -146,7 +146,7 @@ def fetch(client) -> Served:
 
 def create_app(**kwargs):
     """The real app factory, called as tests/conftest.py's `app` fixture calls it (store=,
-    settings=, validate_responses=)."""
+    settings=)."""
     from server.app import create_app as factory
 
     return factory(**kwargs)
@@ -161,7 +161,7 @@ def default_app_document() -> Served:
 
     store = make_store("memory", None, None)
     try:
-        app = create_app(store=store, settings=settings(), validate_responses=True)
+        app = create_app(store=store, settings=settings())
         with app.test_client() as client:
             return fetch(client)
     finally:

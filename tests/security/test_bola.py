@@ -51,7 +51,7 @@ LIMITS = "login.ip=10000/60,exchange.ip=10000/60"
 
 @pytest.fixture
 def app(store):
-    return create_app(store=store, settings=settings(CHARTER_RATE_LIMITS=LIMITS), validate_responses=True)
+    return create_app(store=store, settings=settings(CHARTER_RATE_LIMITS=LIMITS))
 
 
 # ------------------------------------------------------------------------------ the world

@@ -85,9 +85,7 @@ def app(store, tmp_path):
     ]
     path = tmp_path / "catalog.yaml"
     path.write_text(yaml.safe_dump(products), encoding="utf-8")
-    return create_app(
-        store=store, settings=settings(CHARTER_CATALOG=str(path), CHARTER_RATE_LIMITS=LIMITS), validate_responses=True
-    )
+    return create_app(store=store, settings=settings(CHARTER_CATALOG=str(path), CHARTER_RATE_LIMITS=LIMITS))
 
 
 # ------------------------------------------------------------------------------- callers

@@ -27,6 +27,7 @@ from charter.config import Settings
 from charter.dispatch import Runner
 from charter.streaming import Stream, server_sent
 from store.memory import MemoryStore
+from tests.contract import unchecked
 from tools.server import running
 
 HERE = "tests.spine.test_dispatch"
@@ -282,7 +283,10 @@ def test_a_concrete_path_takes_precedence_over_a_templated_one(spec_file):
         assert c.get("/things/other").json() == {"thing": "other"}
         assert c.post("/things/special").json() == {"special": True}
         for method in ("GET", "OPTIONS", "DELETE"):
-            r = c.request(method, "/things/special")
+            # openapi-core falls back to GET /things/{name}, where OpenAPI has the concrete path match
+            fallback = unchecked("a concrete path's missing method, which openapi-core takes from the templated path")
+            with fallback if method == "GET" else contextlib.nullcontext():
+                r = c.request(method, "/things/special")
             assert r.status_code == 405 and r.headers["allow"] == "POST", (method, r.status_code, r.headers)
             assert r.json()["error"] == "method_not_allowed"
         r = c.post("/things/other")

@@ -4,6 +4,7 @@ claim's fence, retries, progress, pruning)."""
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
 from datetime import timedelta
 
@@ -215,6 +216,7 @@ def test_concurrent_claims_never_hand_one_job_to_two_claimers(store, make):
             if not claimed:
                 return
             mine.extend(j.id for j in claimed)
+            time.sleep(0.001)  # let the others in: the memory store claims faster than a thread switch
 
     threads = [threading.Thread(target=claimer, args=(f"w{i}",)) for i in range(8)]
     for t in threads:

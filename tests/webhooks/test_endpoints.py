@@ -25,7 +25,7 @@ def private_app(store):
     """The app with CHARTER_WEBHOOK_ALLOW_PRIVATE=1: loopback endpoints allowed, as a local receiver needs."""
     from server.app import create_app
 
-    return create_app(store=store, settings=settings(CHARTER_WEBHOOK_ALLOW_PRIVATE="1"), validate_responses=True)
+    return create_app(store=store, settings=settings(CHARTER_WEBHOOK_ALLOW_PRIVATE="1"))
 
 
 @pytest.fixture
