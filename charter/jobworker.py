@@ -119,6 +119,11 @@ class JobWorker:
         self._thread = threading.Thread(target=self._loop, name="job-claimer", daemon=True)
         self._thread.start()
 
+    def wake(self) -> None:
+        """Look for due jobs now (a job was just enqueued in this process, say) instead of after
+        the idle sleep."""
+        self._wake.set()
+
     def request_stop(self) -> None:
         """Stop claiming; the running jobs go on to their end."""
         self._stopping.set()

@@ -1,0 +1,107 @@
+"""Deliveries as a tenant sees them: an endpoint's, the failures, replays, each endpoint's health."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from charter.domain import Actor, Invalid, NotFound
+from charter.formats import format_date_time
+from services.webhooks import delivery as sending
+from services.webhooks.endpoints import _visible
+from store.interface import Store
+from store.models import WebhookDelivery, WebhookEndpoint, utcnow
+
+FAILED = ("failed", "dead")
+FINISHED = ("delivered", "dead")
+HEALTH_WINDOW = 100
+REPLAY_MAX = 1000
+
+
+def cursor_of(d: WebhookDelivery) -> str:
+    text = f"{format_date_time(d.created_at)}|{d.id}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _position(cursor: str | None) -> tuple[datetime, UUID] | None:
+    if cursor is None:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, _, ident = text.partition("|")
+        return datetime.fromisoformat(at.replace("Z", "+00:00")), UUID(ident)
+    except (ValueError, UnicodeDecodeError):
+        raise Invalid("this cursor is not one a page gave", "invalid_cursor") from None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[WebhookDelivery]
+    next_cursor: str | None
+
+
+def _page(found: list[WebhookDelivery], limit: int) -> Page:
+    more = len(found) > limit
+    items = found[:limit]
+    return Page(items, cursor_of(items[-1]) if more and items else None)
+
+
+def list_for_endpoint(
+    uow: Store, actor: Actor, endpoint_id: UUID, *, status: str | None, cursor: str | None, limit: int
+) -> Page:
+    before = _position(cursor)
+    with uow.read() as s:
+        _visible(s, actor, endpoint_id)
+        statuses = None if status is None else [status]
+        found = s.webhook_deliveries.list(endpoint_id=endpoint_id, statuses=statuses, before=before, limit=limit + 1)
+    return _page(found, limit)
+
+
+def failures(uow: Store, actor: Actor, *, cursor: str | None, limit: int) -> Page:
+    """Failed and dead deliveries of the actor's tenant (a platform caller without x-tenant-id: of every tenant)."""
+    before = _position(cursor)
+    with uow.read() as s:
+        found = s.webhook_deliveries.list(tenant_id=actor.tenant_id, statuses=FAILED, before=before, limit=limit + 1)
+    return _page(found, limit)
+
+
+def not_found(delivery_id: object) -> NotFound:
+    return NotFound(f"no webhook delivery with id {delivery_id}", "webhook_delivery_not_found")
+
+
+def replay(uow: Store, actor: Actor, delivery_id: UUID) -> WebhookDelivery:
+    with uow.write() as s:
+        found = s.webhook_deliveries.get(delivery_id, for_update=True)
+        if found is None or not actor.sees(found.tenant_id):
+            raise not_found(delivery_id)
+        return sending.replay(s, found, utcnow())
+
+
+def replay_since(uow: Store, actor: Actor, endpoint_id: UUID, since: datetime) -> int:
+    since = sending.check_since(since)
+    now = utcnow()
+    with uow.write() as s:
+        _visible(s, actor, endpoint_id, for_update=True)
+        found = s.webhook_deliveries.list(endpoint_id=endpoint_id, since=since, limit=REPLAY_MAX)
+        for d in found:
+            sending.replay(s, d, now)
+    return len(found)
+
+
+@dataclass(frozen=True)
+class Health:
+    endpoint: WebhookEndpoint
+    success_rate: float | None
+    backlog: int
+
+
+def health(uow: Store, actor: Actor) -> list[Health]:
+    out = []
+    with uow.read() as s:
+        for endpoint in s.webhook_endpoints.list(actor.tenant_id):
+            recent = s.webhook_deliveries.list(endpoint_id=endpoint.id, statuses=FINISHED, limit=HEALTH_WINDOW)
+            rate = sum(d.status == "delivered" for d in recent) / len(recent) if recent else None
+            out.append(Health(endpoint, rate, s.webhook_deliveries.backlog(endpoint.id)))
+    return out
