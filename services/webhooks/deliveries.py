@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from charter.domain import Actor, Invalid, NotFound
+from charter.domain import Actor, Event, Invalid, NotFound
 from charter.formats import format_date_time
 from services.webhooks import delivery as sending
 from services.webhooks.endpoints import _visible
@@ -76,6 +76,16 @@ def replay(uow: Store, actor: Actor, delivery_id: UUID) -> WebhookDelivery:
         found = s.webhook_deliveries.get(delivery_id, for_update=True)
         if found is None or not actor.sees(found.tenant_id):
             raise not_found(delivery_id)
+        s.record(
+            Event(
+                "webhook_delivery.replayed",
+                actor,
+                "webhook_delivery",
+                str(found.id),
+                tenant_id=found.tenant_id,
+                metadata={"endpoint_id": str(found.endpoint_id), "event_id": str(found.event_id)},
+            )
+        )
         return sending.replay(s, found, utcnow())
 
 
@@ -83,10 +93,21 @@ def replay_since(uow: Store, actor: Actor, endpoint_id: UUID, since: datetime) -
     since = sending.check_since(since)
     now = utcnow()
     with uow.write() as s:
-        _visible(s, actor, endpoint_id, for_update=True)
+        endpoint = _visible(s, actor, endpoint_id, for_update=True)
         found = s.webhook_deliveries.list(endpoint_id=endpoint_id, since=since, limit=REPLAY_MAX)
         for d in found:
             sending.replay(s, d, now)
+        s.record(
+            Event(
+                "webhook_endpoint.replayed",
+                actor,
+                "webhook_endpoint",
+                str(endpoint.id),
+                tenant_id=endpoint.tenant_id,
+                target_name=endpoint.url,
+                metadata={"since": format_date_time(since), "replayed": len(found)},
+            )
+        )
     return len(found)
 
 
