@@ -147,6 +147,10 @@ class JobWorker:
         return True
 
     @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    @property
     def running(self) -> int:
         with self._lock:
             return len(self._running)

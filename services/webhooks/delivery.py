@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from charter.domain import Actor, Event, Invalid
+from charter.domain import Actor, Event
 from charter.formats import format_date_time
 from charter.jobs import Context, JobType
 from services.webhooks import sender, signing
@@ -54,6 +54,12 @@ def jittered(delay: float) -> float:
 def _job(delivery: WebhookDelivery, seq: int, run_at: datetime, key: str | None = None):
     args = {"delivery_id": str(delivery.id), "seq": seq}
     return new_job(DELIVER, args, key=key or f"{delivery.id}:{seq}", run_at=run_at, tenant_id=delivery.tenant_id)
+
+
+def _standing_changes(endpoint: WebhookEndpoint, at: datetime) -> bool:
+    """Whether a success at `at` changes what the endpoint's health shows (kept to the second)."""
+    last = endpoint.last_success_at
+    return endpoint.failing_since is not None or last is None or at - last >= timedelta(seconds=1)
 
 
 def _disable(s: Session, actor: Actor, endpoint: WebhookEndpoint, reason: str, now: datetime) -> None:
@@ -117,12 +123,15 @@ def _record(
             return "gone"
         if len(delivery.attempts) > seq:
             return "done already"
-        endpoint = s.webhook_endpoints.get(delivery.endpoint_id, for_update=True)
+        endpoint = s.webhook_endpoints.get(delivery.endpoint_id)
         tries = delivery.tries + 1
         delivery = replace(delivery, attempts=[*delivery.attempts, entry], tries=tries, updated_at=now)
         if outcome.ok:
             delivery = replace(delivery, status="delivered", next_attempt_at=None)
-            if endpoint is not None:
+            if endpoint is not None and _standing_changes(endpoint, at):
+                # the endpoint's row is written (and locked) only when its standing changes, so
+                # deliveries to one endpoint do not queue up behind each other
+                endpoint = s.webhook_endpoints.get(endpoint.id, for_update=True) or endpoint
                 s.webhook_endpoints.save(replace(endpoint, failing_since=None, last_success_at=at))
             what = "delivered"
         else:
@@ -139,10 +148,13 @@ def _record(
                 delivery = replace(delivery, status="failed", next_attempt_at=due)
                 s.jobs.enqueue(_job(delivery, seq + 1, due))
                 what = "failed"
+            if endpoint is not None:
+                endpoint = s.webhook_endpoints.get(endpoint.id, for_update=True)
             if endpoint is not None and not endpoint.disabled:
                 failing = endpoint.failing_since or at
-                endpoint = replace(endpoint, failing_since=failing)
-                s.webhook_endpoints.save(endpoint)
+                if endpoint.failing_since is None:
+                    endpoint = replace(endpoint, failing_since=failing)
+                    s.webhook_endpoints.save(endpoint)
                 if gone:
                     _disable(s, actor, endpoint, "gone", now)
                 elif now - failing >= FAILING_DISABLES:
@@ -173,9 +185,3 @@ def replay(s: Session, delivery: WebhookDelivery, now: datetime) -> WebhookDeliv
     s.webhook_deliveries.save(replayed)
     s.jobs.enqueue(_job(replayed, seq, now, key=f"{delivery.id}:{seq}:replay:{uuid4()}"))
     return replayed
-
-
-def check_since(since: datetime) -> datetime:
-    if since > utcnow():
-        raise Invalid("since must not be in the future", "invalid_since")
-    return since

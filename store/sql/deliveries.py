@@ -23,6 +23,9 @@ _REFERENCES = referenced(webhook_deliveries)
 _D = webhook_deliveries.c
 _BY_ID = sa.select(webhook_deliveries).where(_D.id == sa.bindparam("id"))
 _BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
+NOTIFY_CHANNEL = "charter_jobs"
+_NOTIFY = sa.text(f"NOTIFY {NOTIFY_CHANNEL}")
+_NOTIFY_ON = True  # off only to measure the wake-up against polling (bench.webhooks)
 _EVENT = sa.select(webhook_events).where(webhook_events.c.id == sa.bindparam("id"))
 
 
@@ -48,6 +51,8 @@ class SqlWebhookDeliveries(Repo):
         statement = self._insert(webhook_deliveries, _D.id)
         if self._insert_referencing(statement, values, _REFERENCES, "endpoint").first() is None:
             raise Conflict("id")
+        if self.pg and _NOTIFY_ON:  # delivered on commit, once per transaction: idle `charter worker`s look now
+            self._run(_NOTIFY)
 
     def get(self, delivery_id: UUID, *, for_update: bool = False) -> WebhookDelivery | None:
         query = _BY_ID_FOR_UPDATE if for_update and self.pg else _BY_ID  # SQLite: BEGIN IMMEDIATE

@@ -227,8 +227,12 @@ def _setup(client, store) -> World:
         str(uuid.uuid4()),
     )
     return World(
-        a=Party(a["id"], a["slug"], a_key["api_key"]["id"], "alpha.ledger_sealed", a_hook.json()["id"], a_delivery["id"]),
-        b=Party(b["id"], b["slug"], b_spare["api_key"]["id"], "bravo.ledger_sealed", b_hook.json()["id"], b_delivery["id"]),
+        a=Party(
+            a["id"], a["slug"], a_key["api_key"]["id"], "alpha.ledger_sealed", a_hook.json()["id"], a_delivery["id"]
+        ),
+        b=Party(
+            b["id"], b["slug"], b_spare["api_key"]["id"], "bravo.ledger_sealed", b_hook.json()["id"], b_delivery["id"]
+        ),
         ghost=ghost,
         a_plain_key=a_key["plaintext"],
         markers=markers,

@@ -33,6 +33,7 @@ class Receiver:
     secrets: list[str] = field(default_factory=list)
     script: list[int] = field(default_factory=list)
     extra_headers: dict[str, str] = field(default_factory=dict)
+    hold_s: float = 0.0  # the first delivery waits this long before its answer (a slow receiver)
     received: list[Received] = field(default_factory=list)
     url: str = ""
 
@@ -52,6 +53,8 @@ class Receiver:
                         verified[secret] = False
                 status = receiver.script.pop(0) if receiver.script else 200
                 receiver.received.append(Received(headers, body, verified, status))
+                if receiver.hold_s and len(receiver.received) == 1:
+                    time.sleep(receiver.hold_s)
                 self.send_response(status)
                 for name, value in receiver.extra_headers.items():
                     self.send_header(name, value)

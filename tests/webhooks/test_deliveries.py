@@ -111,3 +111,35 @@ def test_trials_are_published_as_entitlement_created(hooks, receiver):
     assert r.status_code in (200, 201), r.text
     [got] = receiver.wait(1)
     assert got.json["type"] == "entitlement.created" and got.json["data"]["product"] == "analytics"
+
+
+def test_deliveries_page_newest_first_filter_by_status_and_hide_other_tenants(hooks, receiver):
+    tenant, other = create_tenant(hooks), create_tenant(hooks)
+    endpoint = _endpoint(hooks, tenant, receiver.url, event_types=["api_key.created"])
+    for n in range(3):
+        hooks.post("/v1/api-keys", json={"tenant_id": tenant["id"], "name": f"k{n}"})
+    receiver.wait(3)
+    x = {"x-tenant-id": tenant["id"]}
+    path = f"/v1/webhooks/endpoints/{endpoint['id']}/deliveries"
+    _wait(lambda: len(hooks.get(path, params={"status": "delivered"}, headers=x).json()["items"]) == 3)
+    first = hooks.get(path, params={"limit": 2}, headers=x).json()
+    rest = hooks.get(path, params={"limit": 2, "cursor": first["next_cursor"]}, headers=x).json()
+    assert len(first["items"]) == 2 and len(rest["items"]) == 1 and "next_cursor" not in rest
+    ids = [d["id"] for d in first["items"] + rest["items"]]
+    assert len(set(ids)) == 3
+    assert hooks.get(path, params={"status": "dead"}, headers=x).json()["items"] == []
+    theirs = {"x-tenant-id": other["id"]}
+    assert hooks.get(path, headers=theirs).status_code == 404
+    assert hooks.post(f"/v1/webhooks/deliveries/{ids[0]}/replay", headers=theirs).status_code == 404
+    assert (
+        hooks.post(
+            f"/v1/webhooks/endpoints/{endpoint['id']}/replay", json={"since": "2020-01-01T00:00:00Z"}, headers=theirs
+        ).status_code
+        == 404
+    )
+    replayed = hooks.post(
+        f"/v1/webhooks/endpoints/{endpoint['id']}/replay", json={"since": "2020-01-01T00:00:00Z"}, headers=x
+    )
+    assert replayed.status_code == 202 and replayed.json() == {"replayed": 3}
+    got = receiver.wait(6)
+    assert {r.id for r in got[3:]} == {r.id for r in got[:3]}  # each message again, with its own id
