@@ -66,3 +66,25 @@ def test_a_redirect_is_a_failed_attempt_and_is_not_followed(receiver):
     outcome = sender.send(receiver.url, b"{}", {}, allow_private=True)
     assert outcome.status_code == 307 and not outcome.ok
     assert len(receiver.received) == 1
+
+
+def test_an_endpoint_failing_for_five_days_is_disabled_and_audited(store, receiver):
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from store.models import AuditQuery, utcnow
+
+    receiver.script = [500]
+    hooks = _hooks("127.0.0.1", allow_private=True)
+    port = receiver.url.split(":")[2].split("/")[0]
+    actor, found = _one_delivery(store, f"http://failing.example:{port}/hooks")
+    with store.write() as s:
+        endpoint = s.webhook_endpoints.get(found.endpoint_id)
+        s.webhook_endpoints.save(
+            replace(endpoint, failing_since=utcnow() - delivery.FAILING_DISABLES - timedelta(minutes=1))
+        )
+    assert delivery.attempt(store, hooks, actor, found.id, 0) == "dead"
+    with store.read() as s:
+        assert s.webhook_endpoints.get(found.endpoint_id).disabled
+        [event] = s.audit.query(AuditQuery(action="webhook_endpoint.disabled"))
+    assert event.metadata["reason"] == "failing" and event.target_id == str(found.endpoint_id)
