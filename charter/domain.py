@@ -4,7 +4,8 @@
   bootstrap key, the CLI, the system or a job), for which tenant, under which request or job id.
   Every service takes one explicitly, so a job or a CLI command is audited as itself.
 - `Event`: a domain event a service records on its unit of work; the store's commit writes it as
-  an audit row in the same transaction as the change (and, later, its outbox rows).
+  an audit row in the same transaction as the change, and, for an event of the webhook catalog
+  (one that carries `data`), its outbox rows.
 - `DomainError` and its kinds: what services raise. charter.errors maps each kind to a status in
   one table; the error's `code` is the stable code on the wire.
 """
@@ -75,6 +76,10 @@ class Event:
     target_name: str | None = None
     product: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    # An event of the webhook catalog also carries its `data` (the resource in its spec's shape),
+    # and is published as `publish` (None: as its action); the commit writes its outbox rows.
+    data: dict[str, Any] | None = None
+    publish: str | None = None
 
 
 class DomainError(Exception):

@@ -119,6 +119,11 @@ class JobWorker:
         self._thread = threading.Thread(target=self._loop, name="job-claimer", daemon=True)
         self._thread.start()
 
+    def wake(self) -> None:
+        """Look for due jobs now (a job was just enqueued in this process, say) instead of after
+        the idle sleep."""
+        self._wake.set()
+
     def request_stop(self) -> None:
         """Stop claiming; the running jobs go on to their end."""
         self._stopping.set()
@@ -140,6 +145,10 @@ class JobWorker:
         for _ in range(self.concurrency):
             self._queue.put(None)
         return True
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
 
     @property
     def running(self) -> int:

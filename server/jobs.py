@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -19,6 +20,8 @@ from charter.api import Api, Lifespan, mounted
 from charter.config import Settings, flag
 from charter.jobworker import JobWorker
 from charter.runtime import Services
+from server import wake
+from store import unit_of_work
 from store.models import new_job
 
 log = logging.getLogger("charter.jobs")
@@ -34,9 +37,26 @@ def inprocess_wanted(settings: Settings) -> bool:
     return flag(settings.env, "CHARTER_INPROCESS_WORKER", not postgres)
 
 
+_WORKERS: weakref.WeakSet[JobWorker] = weakref.WeakSet()
+
+
+def _wake_all() -> None:
+    for worker in list(_WORKERS):
+        worker.wake()
+
+
+unit_of_work.AFTER_COMMIT.append(_wake_all)
+
+
 def job_worker(services: Services, apis: Sequence[Api], concurrency: int) -> JobWorker:
-    """A worker for the jobs of `apis`, over `services` (whose components those APIs built)."""
-    return JobWorker(services, jobs.registered(apis), new_job, concurrency=concurrency)
+    """A worker for the jobs of `apis`, over `services` (whose components those APIs built),
+    woken by every commit of this process that enqueued deliveries, and on PostgreSQL by those of
+    any process (server.wake)."""
+    worker = JobWorker(services, jobs.registered(apis), new_job, concurrency=concurrency)
+    _WORKERS.add(worker)
+    if services.settings.database_url.startswith(("postgres://", "postgresql")):
+        wake.listen(services.settings.database_url, worker)  # and by every commit of other processes
+    return worker
 
 
 def inprocess(apis: Sequence[Api]) -> Lifespan:

@@ -30,7 +30,9 @@ from store.models import (
     SigningKey,
     Tenant,
     User,
+    WebhookDelivery,
     WebhookEndpoint,
+    WebhookEvent,
 )
 
 if TYPE_CHECKING:
@@ -99,6 +101,39 @@ class WebhookEndpoints(Protocol):
 
     def delete(self, endpoint_id: UUID) -> bool:
         """True when this call removed it."""
+
+
+class WebhookEvents(Protocol):
+    def add(self, event: WebhookEvent) -> None:
+        """MissingReference when its tenant does not exist."""
+
+    def get(self, event_id: UUID) -> WebhookEvent | None: ...
+
+
+class WebhookDeliveries(Protocol):
+    def add(self, delivery: WebhookDelivery) -> None:
+        """MissingReference when its endpoint (or event) does not exist."""
+
+    def get(self, delivery_id: UUID, *, for_update: bool = False) -> WebhookDelivery | None: ...
+
+    def save(self, delivery: WebhookDelivery) -> None:
+        """Write its status, attempts, next_attempt_at, tries and updated_at."""
+
+    def list(
+        self,
+        *,
+        tenant_id: UUID | None = None,
+        endpoint_id: UUID | None = None,
+        statuses: Sequence[str] | None = None,
+        since: datetime | None = None,
+        before: tuple[datetime, UUID] | None = None,
+        limit: int = 50,
+    ) -> builtins.list[WebhookDelivery]:
+        """Newest first (created_at, then id, descending); `before` keeps those after that
+        position in this order; `since` keeps those created at or after it."""
+
+    def backlog(self, endpoint_id: UUID) -> int:
+        """How many of its deliveries are pending or failed (waiting for an attempt)."""
 
 
 class Audit(Protocol):
@@ -289,6 +324,12 @@ class Webhooks(Protocol):
 
     @property
     def webhook_endpoints(self) -> WebhookEndpoints: ...
+
+    @property
+    def webhook_events(self) -> WebhookEvents: ...
+
+    @property
+    def webhook_deliveries(self) -> WebhookDeliveries: ...
 
 
 class Session(Registry, Identity, Platform, Webhooks, Protocol):

@@ -79,6 +79,41 @@ class WebhookEndpoint:
     disabled: bool = False
     previous_secret_sealed: bytes | None = None
     previous_until: datetime | None = None
+    failing_since: datetime | None = None  # the first failed attempt since the last success
+    last_success_at: datetime | None = None
+
+
+DELIVER = "webhooks.deliver"  # the job kind that makes one attempt of one delivery
+
+
+@dataclass
+class WebhookEvent:
+    """An event as sent: `body` is the exact JSON text every delivery of it signs and sends."""
+
+    id: UUID
+    tenant_id: UUID
+    type: str
+    created_at: datetime
+    body: str
+
+
+@dataclass
+class WebhookDelivery:
+    """One event on its way to one endpoint. `status`: pending (no attempt yet, or a replay
+    waiting), failed (the last attempt failed, another is due at next_attempt_at), delivered, dead
+    (no attempt is left). Each attempt is {at, status_code?, duration_ms, error?}."""
+
+    id: UUID
+    tenant_id: UUID
+    endpoint_id: UUID
+    event_id: UUID
+    event_type: str
+    created_at: datetime
+    updated_at: datetime
+    status: str = "pending"
+    attempts: list[dict] = field(default_factory=list)
+    next_attempt_at: datetime | None = None
+    tries: int = 0  # attempts made in the current run of the retry schedule (a replay starts one)
 
 
 @dataclass

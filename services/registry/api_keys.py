@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from uuid import UUID, uuid4
 
 from auth import apikeys
 from auth.context import Auth
 from charter.domain import Actor, Event, NotFound
-from services.registry import tenancy
+from services.registry import shapes, tenancy
 from store.interface import Store
 from store.models import ApiKey, utcnow
 
@@ -23,6 +24,7 @@ def _event(action: str, actor: Actor, key: ApiKey, **metadata: object) -> Event:
         target_name=key.name,
         product=key.product,
         metadata=dict(metadata),
+        data=shapes.api_key(key),  # api_key.created and api_key.revoked are both in the catalog
     )
 
 
@@ -68,8 +70,9 @@ def revoke(uow: Store, actor: Actor, key_id: UUID) -> None:
         key = s.api_keys.get(key_id)
         if key is None or not actor.sees(key.tenant_id):
             raise NotFound(f"no API key with id {key_id}", "api_key_not_found")
-        if s.api_keys.revoke(key_id, utcnow()):
-            s.record(_event("api_key.revoked", actor, key))
+        at = utcnow()
+        if s.api_keys.revoke(key_id, at):
+            s.record(_event("api_key.revoked", actor, replace(key, revoked_at=at)))
 
 
 def verify(uow: Store, auth: Auth, plaintext: str, ip: str | None) -> ApiKey | None:

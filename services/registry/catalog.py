@@ -10,7 +10,7 @@ import yaml
 
 from charter.domain import Actor, Conflict, Event, Invalid, NotFound
 from charter.formats import format_date_time
-from services.registry import tenancy
+from services.registry import shapes, tenancy
 from store import errors as store_errors
 from store.interface import Store
 from store.models import INACTIVE_TENANT_STATUSES, Entitlement, utcnow
@@ -105,6 +105,9 @@ def request_trial(uow: Store, actor: Actor, catalog: Catalog, *, tenant_id: UUID
                     tenant_id=tenant.id,
                     product=wanted.key,
                     metadata={"expires_at": format_date_time(now + tenancy.TRIAL)},
+                    # audited as a trial, published as the catalog's entitlement.created
+                    data=shapes.entitlement(entitlement),
+                    publish="entitlement.created",
                 )
             )
     except store_errors.Conflict:

@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from charter.domain import Actor, Conflict, Event, InvalidTransition, NotFound
-from services.registry import tenancy
+from services.registry import shapes, tenancy
 from store import errors as store_errors
 from store.interface import Store
 from store.models import Tenant, utcnow
@@ -18,9 +18,20 @@ CAN_ACTIVATE = frozenset({"demo", "trial", "frozen"})
 CAN_CANCEL = frozenset({"demo", "trial", "active"})
 
 
+PUBLISHED = frozenset({"tenant.created", "tenant.activated", "tenant.cancelled"})  # the x-events of registry.yaml
+
+
 def _event(action: str, actor: Actor, tenant: Tenant, **metadata: Any) -> Event:
+    """The event; one the catalog has carries the tenant (as it is after the change) as its data."""
     return Event(
-        action, actor, "tenant", str(tenant.id), tenant_id=tenant.id, target_name=tenant.slug, metadata=metadata
+        action,
+        actor,
+        "tenant",
+        str(tenant.id),
+        tenant_id=tenant.id,
+        target_name=tenant.slug,
+        metadata=metadata,
+        data=shapes.tenant(tenant) if action in PUBLISHED else None,
     )
 
 
@@ -85,7 +96,9 @@ def _transition(
             raise InvalidTransition(f"a {tenant.status} tenant cannot be {action}")
         updated = change(tenant)
         s.tenants.save(updated)
-        s.record(_event(f"tenant.{action}", actor, tenant, **{"from": tenant.status, "to": updated.status}, **metadata))
+        s.record(
+            _event(f"tenant.{action}", actor, updated, **{"from": tenant.status, "to": updated.status}, **metadata)
+        )
     return updated
 
 

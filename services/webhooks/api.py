@@ -5,15 +5,19 @@ from __future__ import annotations
 from charter.api import Api, Permissions
 from charter.runtime import Services
 from charter.sealing import Sealer
+from services.webhooks import delivery
 from services.webhooks.catalog import EventCatalog
 from services.webhooks.endpoints import Webhooks
 
 
 def build(services: Services) -> list[object]:
-    """The webhook services: the Sealer of secrets at rest, the event catalog of every spec, and
-    CHARTER_WEBHOOK_ALLOW_PRIVATE (1: the egress guard lets private addresses through)."""
-    allow = services.settings.env.get("CHARTER_WEBHOOK_ALLOW_PRIVATE", "").strip().lower() in ("1", "true", "yes")
-    return [Webhooks(services.get(Sealer), EventCatalog.load(), allow_private=allow)]
+    """The webhook services: the Sealer of secrets at rest, the event catalog of every spec,
+    CHARTER_WEBHOOK_ALLOW_PRIVATE (1: the egress guard lets private addresses through) and
+    CHARTER_WEBHOOK_RETRY_SCHEDULE (services.webhooks.delivery)."""
+    env = services.settings.env
+    allow = env.get("CHARTER_WEBHOOK_ALLOW_PRIVATE", "").strip().lower() in ("1", "true", "yes")
+    schedule = delivery.schedule_from_env(env)
+    return [Webhooks(services.get(Sealer), EventCatalog.load(), allow_private=allow, schedule=schedule)]
 
 
 API = Api(
@@ -21,4 +25,5 @@ API = Api(
     handlers="handlers.webhooks",
     permissions=Permissions(read=frozenset({"webhooks:read"}), write=frozenset({"webhooks:write"})),
     build=build,
+    jobs=delivery.JOBS,
 )

@@ -31,11 +31,11 @@ def resolve(host: str) -> list[str]:
     return [str(info[4][0]).split("%", 1)[0] for info in infos]
 
 
-def _not_public(address: IPAddress) -> str | None:
+def not_public(address: IPAddress) -> str | None:
     if isinstance(address, ipaddress.IPv6Address):
         carried = address.ipv4_mapped or address.sixtofour or (address.teredo[1] if address.teredo else None)
         if carried is not None:
-            return _not_public(carried)
+            return not_public(carried)
     if address in METADATA:
         return "a cloud metadata address"
     for what, flag in (
@@ -74,14 +74,14 @@ def refused(url: str, *, allow_private: bool = False, resolver: Resolver = resol
     except ValueError:
         literal = None
     if literal is not None:
-        why = _not_public(literal)
+        why = not_public(literal)
         return f"{host} is {why}" if why else None
     for text in resolver(host):
         try:
             address = ipaddress.ip_address(text)
         except ValueError:
             continue
-        why = _not_public(address)
+        why = not_public(address)
         if why:
             return f"{host} resolves to {address}, {why}"
     return None

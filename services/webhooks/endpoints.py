@@ -23,6 +23,9 @@ PREFIX = "whsec_"
 SECRET_BYTES = 32  # the contract allows 24-64
 GRACE = timedelta(hours=24)  # how long a rotated-out secret still signs
 UNSET: Any = object()  # a PATCH field not given
+# Seconds before each attempt of a delivery (services.webhooks.delivery): at once, 5 s, 5 min,
+# 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h.
+DEFAULT_SCHEDULE = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 50400.0, 72000.0, 86400.0)
 
 
 def new_secret() -> str:
@@ -47,6 +50,7 @@ class Webhooks:
     catalog: EventCatalog
     allow_private: bool = False  # CHARTER_WEBHOOK_ALLOW_PRIVATE=1
     resolver: egress.Resolver = egress.resolve
+    schedule: tuple[float, ...] = DEFAULT_SCHEDULE  # CHARTER_WEBHOOK_RETRY_SCHEDULE
 
     def check_url(self, url: str) -> str:
         why = egress.refused(url, allow_private=self.allow_private, resolver=self.resolver)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from store import interface
 from store.groups import Group, repository
 from store.memory.audit import MemoryAudit
+from store.memory.deliveries import MemoryWebhookDeliveries, MemoryWebhookEvents
 from store.memory.jobs import MemoryJobs
 from store.memory.kept import MemoryKeptAnswers
 from store.memory.keys import MemoryApiKeys
@@ -40,3 +41,5 @@ class Platform(Group, api="platform"):
 
 class Webhooks(Group, api="webhooks"):
     webhook_endpoints = repository[interface.WebhookEndpoints](MemoryWebhookEndpoints)
+    webhook_events = repository[interface.WebhookEvents](MemoryWebhookEvents)
+    webhook_deliveries = repository[interface.WebhookDeliveries](MemoryWebhookDeliveries)

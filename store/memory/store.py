@@ -13,7 +13,7 @@ from store import interface
 from store.errors import Busy
 from store.memory.base import Tables, Undo
 from store.memory.groups import Identity, Platform, Registry, Webhooks
-from store.unit_of_work import UnitOfWork, before_commit
+from store.unit_of_work import UnitOfWork, after_commit, before_commit
 
 
 class MemorySession(Registry, Identity, Platform, Webhooks, UnitOfWork):
@@ -92,6 +92,7 @@ class MemoryStore:
             joined = self._joined.get()
             if joined is not None:
                 joined.extend(undo)
+        after_commit(session.events)
 
     @contextmanager
     def exclusive(self, lock: int) -> Iterator[MemorySession]:

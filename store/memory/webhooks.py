@@ -26,6 +26,7 @@ def _order(endpoint: WebhookEndpoint) -> tuple[datetime, str]:
 class MemoryWebhookEndpoints(Repo):
     def __init__(self, session: MemoryContext) -> None:
         super().__init__(session)
+        self._session = session
         self._rows = self._tables.of(WebhookEndpointRows)
         self._tenants = self._tables.of(TenantRows)
 
@@ -55,5 +56,8 @@ class MemoryWebhookEndpoints(Repo):
         undo = self._undo()
         if endpoint_id not in self._rows.by_key:
             return False
+        from store.memory.deliveries import MemoryWebhookDeliveries
+
+        MemoryWebhookDeliveries(self._session).drop_endpoint(endpoint_id)
         self._rows.remove(endpoint_id, undo)
         return True

@@ -6,6 +6,7 @@ from __future__ import annotations
 from store import interface
 from store.groups import Group, repository
 from store.sql.audit import SqlAudit
+from store.sql.deliveries import SqlWebhookDeliveries, SqlWebhookEvents
 from store.sql.jobs import SqlJobs
 from store.sql.kept import SqlKeptAnswers
 from store.sql.keys import SqlApiKeys
@@ -40,3 +41,5 @@ class Platform(Group, api="platform"):
 
 class Webhooks(Group, api="webhooks"):
     webhook_endpoints = repository[interface.WebhookEndpoints](SqlWebhookEndpoints)
+    webhook_events = repository[interface.WebhookEvents](SqlWebhookEvents)
+    webhook_deliveries = repository[interface.WebhookDeliveries](SqlWebhookDeliveries)

@@ -15,7 +15,7 @@ from store.sql.base import UNREACHABLE, unavailable
 from store.sql.engine import WRITE, make_engine, normalise_url
 from store.sql.groups import Identity, Platform, Registry, Webhooks
 from store.sql.locks import file_locks, try_pg
-from store.unit_of_work import UnitOfWork, before_commit
+from store.unit_of_work import UnitOfWork, after_commit, before_commit
 
 
 class SqlSession(Registry, Identity, Platform, Webhooks, UnitOfWork):
@@ -103,6 +103,7 @@ class SqlStore:
                 if exc.connection_invalidated or isinstance(exc, UNREACHABLE):
                     raise unavailable(exc) from exc
                 raise
+            after_commit(session.events)
         finally:
             conn.close()
 

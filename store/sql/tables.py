@@ -266,7 +266,39 @@ webhook_endpoints = sa.Table(
     sa.Column("disabled", sa.Boolean(), nullable=False),
     sa.Column("previous_secret_sealed", sa.LargeBinary(), nullable=True),
     sa.Column("previous_until", UtcDateTime(), nullable=True),
+    sa.Column("failing_since", UtcDateTime(), nullable=True),
+    sa.Column("last_success_at", UtcDateTime(), nullable=True),
     sa.Index(None, "tenant_id"),
+)
+
+webhook_events = sa.Table(
+    "webhook_events",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("tenant_id", sa.Uuid(), sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("type", sa.String(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("body", sa.Text(), nullable=False),
+    sa.Index(None, "tenant_id"),
+)
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("tenant_id", sa.Uuid(), sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("endpoint_id", sa.Uuid(), sa.ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("event_id", sa.Uuid(), sa.ForeignKey("webhook_events.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("event_type", sa.String(), nullable=False),
+    sa.Column("status", sa.String(), nullable=False),
+    sa.Column("attempts", _json(), nullable=False),
+    sa.Column("next_attempt_at", UtcDateTime(), nullable=True),
+    sa.Column("tries", sa.Integer(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Index(None, "endpoint_id", "created_at"),
+    sa.Index(None, "tenant_id", "status"),
+    sa.Index(None, "event_id"),
 )
 
 # Every table, parents before children (the tests empty them in reverse order on SQLite).
@@ -284,4 +316,6 @@ ALL = (
     kept_answers,
     jobs,
     webhook_endpoints,
+    webhook_events,
+    webhook_deliveries,
 )

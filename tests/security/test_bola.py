@@ -66,6 +66,7 @@ class Party:
     key_id: str
     action: str
     endpoint_id: str
+    delivery_id: str
 
     def value(self, name: str) -> str:
         return getattr(self, name)
@@ -97,6 +98,14 @@ class World:
     platform: dict[str, dict]  # platform credentials' headers, by name
 
 
+def _delivery_of(client, tenant_id: str, endpoint_id: str, key_name: str) -> dict:
+    """A delivery to the endpoint: of an API key made after it, its api_key.created event."""
+    create_key(client, tenant_id, name=key_name)
+    r = client.get(f"/v1/webhooks/endpoints/{endpoint_id}/deliveries", headers={"x-tenant-id": tenant_id})
+    assert r.status_code == 200, r.text
+    return r.json()["items"][0]
+
+
 def _setup(client, store) -> World:
     # A: distinctive data of every kind the registry keeps
     a = create_tenant(
@@ -120,6 +129,7 @@ def _setup(client, store) -> World:
         headers={"x-tenant-id": a["id"]},
     )
     assert a_hook.status_code == 201, a_hook.text
+    a_delivery = _delivery_of(client, a["id"], a_hook.json()["id"], "alpha-hooked-key")
 
     # B likewise, and B's credentials
     b = create_tenant(client, slug="bravo-bola", name="Bravo Probe Ltd")
@@ -132,6 +142,7 @@ def _setup(client, store) -> World:
         "/v1/webhooks/endpoints", json={"url": "https://bravo.example.com/in"}, headers={"x-tenant-id": b["id"]}
     )
     assert b_hook.status_code == 201, b_hook.text
+    b_delivery = _delivery_of(client, b["id"], b_hook.json()["id"], "bravo-hooked-key")
 
     admin = session(client, store, ["tenant_admin"], b["id"])
     member = session(client, store, ["tenant_member"], b["id"])
@@ -204,6 +215,8 @@ def _setup(client, store) -> World:
         "A endpoint url": a_hook.json()["url"],
         "A endpoint description": "alpha-hook-description",
         "A endpoint secret": a_hook.json()["secret"],
+        "A delivery id": a_delivery["id"],
+        "A delivery event id": a_delivery["event_id"],
     }
     ghost = Party(
         str(uuid.uuid4()),
@@ -211,16 +224,23 @@ def _setup(client, store) -> World:
         str(uuid.uuid4()),
         "ghost.never_happened",
         str(uuid.uuid4()),
+        str(uuid.uuid4()),
     )
     return World(
-        a=Party(a["id"], a["slug"], a_key["api_key"]["id"], "alpha.ledger_sealed", a_hook.json()["id"]),
-        b=Party(b["id"], b["slug"], b_spare["api_key"]["id"], "bravo.ledger_sealed", b_hook.json()["id"]),
+        a=Party(
+            a["id"], a["slug"], a_key["api_key"]["id"], "alpha.ledger_sealed", a_hook.json()["id"], a_delivery["id"]
+        ),
+        b=Party(
+            b["id"], b["slug"], b_spare["api_key"]["id"], "bravo.ledger_sealed", b_hook.json()["id"], b_delivery["id"]
+        ),
         ghost=ghost,
         a_plain_key=a_key["plaintext"],
         markers=markers,
         # what B's probes send of A: its tenant id, slug, key id, one audit action (a filter), endpoint id
         secret={
-            k for k in markers if k not in ("A tenant id", "A slug", "A key id", "A audit action 1", "A endpoint id")
+            k
+            for k in markers
+            if k not in ("A tenant id", "A slug", "A key id", "A audit action 1", "A endpoint id", "A delivery id")
         },
         tokens=tokens,
         key=key,
@@ -248,6 +268,11 @@ def _snapshot(client, tenant_id: str) -> dict:
     r = client.get("/v1/webhooks/endpoints", headers={"x-tenant-id": tenant_id})
     assert r.status_code == 200, r.text
     out["webhook_endpoints"] = r.json()
+    out["webhook_deliveries"] = {}
+    for endpoint in r.json()["items"]:
+        found = client.get(f"/v1/webhooks/endpoints/{endpoint['id']}/deliveries", headers={"x-tenant-id": tenant_id})
+        assert found.status_code == 200, found.text
+        out["webhook_deliveries"][endpoint["id"]] = found.json()
     for name, url, params in (
         ("tenant", f"/v1/tenants/{tenant_id}", {}),
         ("entitlements", "/v1/entitlements", {"tenant_id": tenant_id}),
@@ -302,6 +327,7 @@ MARKER_OF = {
     "key_id": "A key id",
     "action": "A audit action 1",
     "endpoint_id": "A endpoint id",
+    "delivery_id": "A delivery id",
 }
 
 
@@ -322,7 +348,7 @@ def probes_of(w: World, op: Operation, route: Route, cred: Credential) -> list[P
     positions = template_positions(route)
     probes = []
     values = {}
-    for name in ("tenant_id", "slug", "key_id", "action", "endpoint_id"):
+    for name in ("tenant_id", "slug", "key_id", "action", "endpoint_id", "delivery_id"):
         values[w.a.value(name)] = f"<{name}>"
         values[w.ghost.value(name)] = f"<{name}>"
     for parties in cartesian(*[(w.a, w.b)] * len(positions), (None, w.a, w.b)):

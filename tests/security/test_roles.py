@@ -182,6 +182,13 @@ class Ctx:
         assert r.status_code == 201, r.text
         return r.json()["id"]
 
+    def fresh_b_delivery(self) -> str:
+        endpoint = self.fresh_b_endpoint()
+        create_key(self.client, self.b["id"], name="to-deliver")
+        r = self.client.get(f"/v1/webhooks/endpoints/{endpoint}/deliveries", headers=self.in_b)
+        assert r.status_code == 200, r.text
+        return r.json()["items"][0]["id"]
+
     @property
     def in_b(self) -> dict:
         """The header a platform caller narrows itself to B with (a caller bound to B may send it too)."""
@@ -194,6 +201,7 @@ class Ctx:
             "key_id": self.fresh_b_key,
             "action": lambda: "roles.matrix",
             "endpoint_id": self.fresh_b_endpoint,
+            "delivery_id": self.fresh_b_delivery,
         }[name]()
 
 

@@ -16,7 +16,7 @@ GROUPS = {
     "registry": {"tenants", "entitlements", "api_keys", "audit"},
     "identity": {"users", "memberships", "auth_sessions", "refresh_tokens", "signing_keys", "rate_limits"},
     "platform": {"kept_answers", "jobs"},
-    "webhooks": {"webhook_endpoints"},
+    "webhooks": {"webhook_endpoints", "webhook_events", "webhook_deliveries"},
 }
 
 

@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from store.errors import Conflict, MissingReference
-from store.models import AuditQuery, utcnow
+from store.models import AuditQuery, WebhookDelivery, WebhookEvent, utcnow
 
 
 def test_add_then_get_and_get_by_slug_return_every_field(store, make):
@@ -331,6 +331,14 @@ def _rows_everywhere(store, make):
         s.jobs.enqueue(w.job)
         for endpoint in w.endpoints.values():
             s.webhook_endpoints.add(endpoint)
+        w.events, w.deliveries = {}, {}
+        for name, endpoint in w.endpoints.items():
+            now = endpoint.created_at
+            event = WebhookEvent(uuid4(), endpoint.tenant_id, "tenant.created", now, "{}")
+            s.webhook_events.add(event)
+            delivery = WebhookDelivery(uuid4(), endpoint.tenant_id, endpoint.id, event.id, event.type, now, now)
+            s.webhook_deliveries.add(delivery)
+            w.events[name], w.deliveries[name] = event, delivery
     return w
 
 
@@ -353,6 +361,8 @@ def _observe(s, w) -> dict:
         # tenant_id is informational, no reference: the job stays and finds its tenant gone
         "jobs": s.jobs.get(w.job.id),
         "webhook_endpoints": {name: s.webhook_endpoints.get(e.id) is not None for name, e in w.endpoints.items()},
+        "webhook_events": {name: s.webhook_events.get(e.id) is not None for name, e in w.events.items()},
+        "webhook_deliveries": {name: s.webhook_deliveries.get(d.id) is not None for name, d in w.deliveries.items()},
     }
 
 
@@ -386,6 +396,8 @@ def test_tenant_delete_does_what_every_aggregate_declares(store, make):
         "auth_sessions": {"doomed": False, "kept": True, "platform": True},  # deleted when bound to it
         "refresh_tokens": {"doomed": False, "kept": True, "platform": True},  # follow their session
         "webhook_endpoints": {"doomed": False, "kept": True},  # deleted
+        "webhook_events": {"doomed": False, "kept": True},  # deleted
+        "webhook_deliveries": {"doomed": False, "kept": True},  # deleted
     }
     assert after["users"] == w.user and after["rate_limits"] == pytest.approx(10.0)
     # What went left nothing behind: its slug, key id and token hash are free again.

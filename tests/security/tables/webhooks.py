@@ -33,6 +33,13 @@ def _endpoint_call(method: str, suffix: str = "", json: dict | None = None):
     return lambda x: Call(method, f"/v1/webhooks/endpoints/{x.fresh_b_endpoint()}{suffix}", json=json, headers=x.in_b)
 
 
+def _delivery_call(method: str, suffix: str = "", json: dict | None = None):
+    return lambda x: Call(method, f"/v1/webhooks/deliveries/{x.fresh_b_delivery()}{suffix}", json=json, headers=x.in_b)
+
+
+SINCE = {"since": "2020-01-01T00:00:00Z"}
+DELIVERY_GONE = frozenset({"webhook_delivery_not_found"})
+
 ROWS: dict[str, Row] = {
     "handlers.webhooks.event_types.list_event_types": Row(
         Scoped(Route("GET", "/v1/webhooks/event-types")),
@@ -74,5 +81,25 @@ ROWS: dict[str, Row] = {
     "handlers.webhooks.endpoints.delete": Row(
         Scoped(Route("DELETE", "/v1/webhooks/endpoints/{endpoint_id}", reached=GONE)),
         Access(WEBHOOK_WRITERS, 204, _endpoint_call("DELETE"), writes="webhook_endpoint.deleted", last=True),
+    ),
+    "handlers.webhooks.deliveries.list_deliveries": Row(
+        Scoped(Route("GET", "/v1/webhooks/endpoints/{endpoint_id}/deliveries", reached=GONE)),
+        Access(WEBHOOK_READERS, 200, _endpoint_call("GET", "/deliveries")),
+    ),
+    "handlers.webhooks.deliveries.replay_since": Row(
+        Scoped(Route("POST", "/v1/webhooks/endpoints/{endpoint_id}/replay", json=SINCE, reached=GONE)),
+        Access(WEBHOOK_WRITERS, 202, _endpoint_call("POST", "/replay", json=SINCE), writes="webhook_endpoint.replayed"),
+    ),
+    "handlers.webhooks.deliveries.replay": Row(
+        Scoped(Route("POST", "/v1/webhooks/deliveries/{delivery_id}/replay", reached=DELIVERY_GONE)),
+        Access(WEBHOOK_WRITERS, 202, _delivery_call("POST", "/replay"), writes="webhook_delivery.replayed"),
+    ),
+    "handlers.webhooks.deliveries.health": Row(
+        Scoped(Route("GET", "/v1/webhooks/health")),
+        Access(WEBHOOK_READERS, 200, lambda x: Call("GET", "/v1/webhooks/health", headers=x.in_b)),
+    ),
+    "handlers.webhooks.deliveries.failures": Row(
+        Scoped(Route("GET", "/v1/webhooks/failures")),
+        Access(WEBHOOK_READERS, 200, lambda x: Call("GET", "/v1/webhooks/failures", headers=x.in_b)),
     ),
 }
