@@ -21,7 +21,7 @@ def delivering_app(store, **env: str):
         "CHARTER_INPROCESS_WORKER": "1",
         **env,
     }
-    return create_app(store=store, settings=settings(**env), validate_responses=True, inprocess_worker=True)
+    return create_app(store=store, settings=settings(**env), inprocess_worker=True)
 
 
 @pytest.fixture
