@@ -142,8 +142,20 @@ def pytest_runtest_logreport(report):
 
 
 def pytest_sessionfinish(session, exitstatus):
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: its contract counts go to the controller
+        from tests.contract import export
+
+        workeroutput["contract"] = export()
     if REQUIRE_PG and _skipped_pg:
         session.exitstatus = 1
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    from tests.contract import absorb
+
+    absorb(getattr(node, "workeroutput", {}).get("contract"))
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,6 +50,7 @@ _skip: ContextVar[str | None] = ContextVar("contract_skip", default=None)
 # What the run saw: checked pairs, refusals of requests the document forbids, explicit opt-outs.
 tally: Counter[str] = Counter()
 opt_outs: Counter[str] = Counter()
+spent = [0.0]  # seconds spent judging, over the run
 
 
 class ContractMismatch(AssertionError):
@@ -170,7 +172,11 @@ class CheckedClient(TestClient):
             return response
         if kwargs.get("stream"):
             response.read()
-        tally[judge(self._served(), response.request, response)] += 1
+        began = time.perf_counter()
+        try:
+            tally[judge(self._served(), response.request, response)] += 1
+        finally:
+            spent[0] += time.perf_counter() - began
         return response
 
     def _served(self) -> OpenAPI:
@@ -181,6 +187,19 @@ class CheckedClient(TestClient):
         return self._spec
 
 
+def export() -> dict:
+    """This process's counts, for the process that reports the run (pytest-xdist's controller)."""
+    return {"tally": dict(tally), "opt_outs": dict(opt_outs), "spent": spent[0]}
+
+
+def absorb(counts: dict | None) -> None:
+    """Add a worker's counts (export()) to this process's."""
+    if counts:
+        tally.update(counts["tally"])
+        opt_outs.update(counts["opt_outs"])
+        spent[0] += counts["spent"]
+
+
 def summary() -> list[str]:
     """Lines for the run's terminal summary."""
     if not tally and not opt_outs:
@@ -188,7 +207,7 @@ def summary() -> list[str]:
     lines = [
         "contract check (openapi-core against the served /openapi.json): "
         + ", ".join(f"{n} {kind}" for kind, n in sorted(tally.items()))
-        + f", {sum(opt_outs.values())} opted out"
+        + f", {sum(opt_outs.values())} opted out; {spent[0]:.1f} s spent judging"
     ]
     lines += [f"  opted out x{n}: {reason}" for reason, n in opt_outs.most_common()]
     return lines
