@@ -65,6 +65,18 @@ def pg_empty_url(pg_url):
             admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
+@pytest.fixture
+def pg_store(pg_url):
+    """An emptied SqlStore on the test PostgreSQL, for tests that run on it alone."""
+    from store.sql import SqlStore
+    from tests.store.helpers import empty_tables
+
+    sql_store = SqlStore(pg_url)
+    empty_tables(sql_store)
+    yield sql_store
+    sql_store.close()
+
+
 def make_store(kind: str, request, tmp_path):
     if kind == "memory":
         from store.memory import MemoryStore

@@ -16,17 +16,8 @@ from services.gateway import housekeeping
 from store.models import AuditQuery, new_job
 from store.sql import SqlStore
 from tests.jobs.api import RAN, STARTED
-from tests.store.helpers import empty_tables
 from tests.tools.serving import start, start_worker, stop, wait_for, wait_up
 from tools.server import free_port
-
-
-@pytest.fixture
-def pg_store(pg_url):
-    store = SqlStore(pg_url)
-    empty_tables(store)
-    yield store
-    store.close()
 
 
 def events(store, action) -> list:

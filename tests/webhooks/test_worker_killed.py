@@ -8,26 +8,14 @@ import os
 import signal
 import time
 
-import pytest
-
 from charter.domain import ADMIN_KEY, Actor
 from charter.sealing import Sealer, parse_key
 from services.registry import api_keys, tenants
 from services.webhooks import endpoints
 from services.webhooks.catalog import EventCatalog
 from services.webhooks.endpoints import Webhooks
-from store.sql import SqlStore
 from tests.helpers import SECRET_KEY, new_slug
-from tests.store.helpers import empty_tables
 from tests.tools.serving import start_worker, wait_for
-
-
-@pytest.fixture
-def pg_store(pg_url):
-    store = SqlStore(pg_url)
-    empty_tables(store)
-    yield store
-    store.close()
 
 
 def test_a_delivery_whose_worker_is_killed_arrives_with_its_id(tmp_path, pg_url, pg_store, receiver):
