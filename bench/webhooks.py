@@ -3,7 +3,9 @@
 A receiver in a process of its own on loopback answers 200 at once and notes when each delivery
 arrived. Throughput: N events are committed first (not timed; each makes one delivery), then one
 job worker (what one `charter worker` process runs) drains them; deliveries per second from its
-start to the last one delivered (goal >= 200/s). Latency: with the worker idle (its poll backed
+start to the last one delivered (goal >= 200/s), and the CPU time the worker's process spent per
+delivery (steadier than the rate on a machine shared with other work: it bounds what one core
+can deliver). Latency: with the worker idle (its poll backed
 off to CHARTER_JOB_POLL_MS, 1 s), K events are committed one at a time, each after the last has
 arrived; commit-to-first-attempt is arrival minus the moment the commit returned (goal p50 <=
 100 ms). It is measured three ways in the same run: woken in-process (the commit's own process:
@@ -37,7 +39,7 @@ def _serve(port_out, arrivals) -> None:
 
         def do_POST(self) -> None:  # noqa: N802
             self.rfile.read(int(self.headers.get("content-length") or 0))
-            arrivals.put((self.headers["webhook-id"], time.time()))
+            arrivals.put((self.headers["webhook-id"], time.time(), self.client_address[1]))
             self.send_response(200)
             self.send_header("content-length", "0")
             self.end_headers()
@@ -49,6 +51,20 @@ def _serve(port_out, arrivals) -> None:
     server.daemon_threads = True
     port_out.put(server.server_address[1])
     server.serve_forever()
+
+
+def _count_statements():
+    """A function giving how many SQL statements this process has sent since this call."""
+    import sqlalchemy as sa
+
+    count = [0]
+
+    def seen(*_args) -> None:
+        count[0] += 1
+
+    for name in ("before_cursor_execute", "begin", "commit", "rollback"):
+        sa.event.listen(sa.engine.Engine, name, seen)
+    return lambda: count[0]
 
 
 def _services(url: str, store):
@@ -101,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         def event() -> None:
             api_keys.create(store, actor, tenant_id=tenant.id, name="bench")
 
-        def drain(count: int, timeout: float = 300) -> list[tuple[str, float]]:
+        def drain(count: int, timeout: float = 300) -> list[tuple[str, float, int]]:
             got = [arrivals.get(timeout=timeout) for _ in range(count)]
             return got
 
@@ -112,10 +128,14 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.deliveries):
             event()
         worker = server_jobs.job_worker(services, list(APIS), args.concurrency)
-        started = time.perf_counter()
+        statements = _count_statements()
+        started, cpu = time.perf_counter(), time.process_time()
         worker.start()
-        drain(args.deliveries)
+        got = drain(args.deliveries)
         rate = args.deliveries / (time.perf_counter() - started)
+        cpu_ms = (time.process_time() - cpu) * 1000 / args.deliveries
+        per_delivery = statements() / args.deliveries
+        connections = len({port for _, _, port in got})
 
         rows = []
         for label, in_process, notify in (
@@ -134,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(args.samples):
                 event()
                 committed = time.time()
-                ((_, arrived),) = drain(1)
+                ((_, arrived, _),) = drain(1)
                 latencies.append((arrived - committed) * 1000)
                 time.sleep(rng.uniform(1.6, 3.0))  # idle again, at a point of its poll chosen at random
             rows.append((label, statistics.median(latencies), max(latencies)))
@@ -143,6 +163,11 @@ def main(argv: list[str] | None = None) -> int:
     receiver.kill()
     print(f"PostgreSQL {databases.postgres_version()}, one worker, concurrency {args.concurrency}")
     print(f"throughput: {rate:8.0f} deliveries/s   goal {GOAL_RATE:.0f}/s   ratio {rate / GOAL_RATE:5.2f}")
+    print(f"worker CPU: {cpu_ms:8.2f} ms/delivery (one core: at most {1000 / cpu_ms:.0f}/s)")
+    print(
+        f"per delivery: {per_delivery:.2f} SQL statements (BEGIN and COMMIT included);"
+        f" {connections} connections for {args.deliveries} deliveries"
+    )
     for label, p50, worst in rows:
         print(
             f"latency {label:<22} p50 {p50:7.1f} ms  max {worst:7.1f} ms   goal p50 {GOAL_P50_MS:.0f} ms"

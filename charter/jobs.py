@@ -23,6 +23,7 @@ import math
 import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from charter.domain import Actor
@@ -54,15 +55,25 @@ Progress = Callable[[int, "int | None"], None]
 
 class Context:
     """What a job's handler gets: the services, who acts, the job (the store's record: id, kind,
-    key, args, tenant_id, attempts), and `progress(done, total)`."""
+    key, args, tenant_id, attempts), `progress(done, total)` and `complete_in(session)`."""
 
-    __slots__ = ("_report", "actor", "job", "services")
+    __slots__ = ("_report", "actor", "completed", "job", "services")
 
     def __init__(self, services: Services, actor: Actor, job: Any, report: Progress) -> None:
         self.services = services
         self.actor = actor
         self.job = job
         self._report = report
+        self.completed: bool | None = None  # what complete_in found: None when it was not called
+
+    def complete_in(self, session: Any, at: datetime | None = None) -> bool:
+        """Mark the job done in the handler's own write `session`, so the job's end commits with
+        the last change it makes (one transaction, not two). Call it last in that write, and
+        return once it has committed: the worker then writes nothing more for this run (should
+        the commit fail, the run raises and is a failed attempt like any other). False when the
+        job is no longer this worker's (another took it once its lease ran out)."""
+        self.completed = bool(session.jobs.complete(self.job, at or datetime.now(UTC)))
+        return self.completed
 
     @property
     def args(self) -> dict:

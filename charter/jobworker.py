@@ -267,9 +267,11 @@ class JobWorker:
         actor = Actor(JOB, job.kind, tenant_id=job.tenant_id, request_id=request_id)
         reporter = _Reporter(self, job)
         tokens = runtime.bind(self._services, Caller(request_id, None, None))
+        context = Context(self._services, actor, job, reporter.report)
         try:
-            job_type.run(Context(self._services, actor, job, reporter.report))
-            reporter.flush()
+            job_type.run(context)
+            if context.completed is None:
+                reporter.flush()
         except LeaseLost:
             log.warning("job %s (%s): stopped, as another worker holds it now", job.id, job.kind)
             return
@@ -279,9 +281,12 @@ class JobWorker:
         finally:
             runtime.reset(tokens)
         self._settle(job.id)
-        with self._services.store.write() as s:
-            if not s.jobs.complete(job, _now()):
-                log.warning("job %s (%s): ran to its end after another worker took it", job.id, job.kind)
+        held = context.completed
+        if held is None:  # the handler did not complete it in its own write
+            with self._services.store.write() as s:
+                held = s.jobs.complete(job, _now())
+        if not held:
+            log.warning("job %s (%s): ran to its end after another worker took it", job.id, job.kind)
 
     def _failed(self, job: Any, job_type: JobType, error: str) -> None:
         self._settle(job.id)

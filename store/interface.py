@@ -116,8 +116,14 @@ class WebhookDeliveries(Protocol):
 
     def get(self, delivery_id: UUID, *, for_update: bool = False) -> WebhookDelivery | None: ...
 
-    def save(self, delivery: WebhookDelivery) -> None:
-        """Write its status, attempts, next_attempt_at, tries and updated_at."""
+    def with_parts(self, delivery_id: UUID) -> tuple[WebhookDelivery, WebhookEndpoint, WebhookEvent] | None:
+        """The delivery with its endpoint and its event (what an attempt needs, in one read)."""
+
+    def save(self, delivery: WebhookDelivery, *, unchanged_since: datetime | None = None) -> bool:
+        """Write its status, attempts, next_attempt_at, tries and updated_at; True. With
+        `unchanged_since` (the updated_at of the version read), only if the stored delivery is
+        still that version: False, writing nothing, when it has changed since or is gone (an
+        optimistic write, no lock taken first). Without it, KeyError when there is none."""
 
     def list(
         self,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -77,24 +77,33 @@ def _disable(s: Session, actor: Actor, endpoint: WebhookEndpoint, reason: str, n
     )
 
 
-def attempt(uow: Store, hooks: Webhooks, actor: Actor, delivery_id: UUID, seq: int) -> str:
-    """Make attempt `seq` of a delivery; what came of it (for logs and tests)."""
+Finish = Callable[[Session], object]  # run last in the write that records an attempt (the job's end)
+
+
+def _finish_nothing(s: Session) -> None:
+    pass
+
+
+def attempt(
+    uow: Store, hooks: Webhooks, actor: Actor, delivery_id: UUID, seq: int, finish: Finish | None = None
+) -> str:
+    """Make attempt `seq` of a delivery; what came of it (for logs and tests). `finish` is called
+    in the write that records the attempt (or schedules it), last: the job completes there."""
+    finish = finish or _finish_nothing
     with uow.read() as s:
-        delivery = s.webhook_deliveries.get(delivery_id)
-        if delivery is None:
-            return "gone"
-        if len(delivery.attempts) > seq or delivery.status in ("delivered", "dead"):
-            return "done already"  # this attempt was made (its worker was lost before the job ended)
-        endpoint = s.webhook_endpoints.get(delivery.endpoint_id)
-        event = s.webhook_events.get(delivery.event_id)
-    if endpoint is None or event is None:
+        found = s.webhook_deliveries.with_parts(delivery_id)
+    if found is None:
         return "gone"
+    delivery, endpoint, event = found
+    if len(delivery.attempts) > seq or delivery.status in ("delivered", "dead"):
+        return "done already"  # this attempt was made (its worker was lost before the job ended)
     now = utcnow()
     if delivery.tries == 0 and not delivery.attempts and hooks.schedule[0] > 0:
         first = delivery.created_at + timedelta(seconds=hooks.schedule[0])
         if first > now:  # the schedule's first delay: a job for then
             with uow.write() as s:
                 s.jobs.enqueue(_job(delivery, seq, first, key=f"{delivery.id}:{seq}:first"))
+                finish(s)
             return "later"
     if endpoint.disabled:
         return "endpoint disabled"
@@ -105,61 +114,106 @@ def attempt(uow: Store, hooks: Webhooks, actor: Actor, delivery_id: UUID, seq: i
     body = event.body.encode()
     headers = signing.headers(secrets, str(event.id), int(time.time()), body)
     outcome = sender.send(endpoint.url, body, headers, allow_private=hooks.allow_private, resolver=hooks.resolver)
-    return _record(uow, hooks, actor, delivery.id, seq, outcome, now)
+    return _record(uow, hooks, actor, delivery, endpoint, seq, outcome, now, finish)
 
 
-def _record(
-    uow: Store, hooks: Webhooks, actor: Actor, delivery_id: UUID, seq: int, outcome: sender.Outcome, at: datetime
-) -> str:
+def _entry(outcome: sender.Outcome, at: datetime) -> dict[str, Any]:
     entry: dict[str, Any] = {"at": format_date_time(at), "duration_ms": outcome.duration_ms}
     if outcome.status_code is not None:
         entry["status_code"] = outcome.status_code
     if outcome.error:
         entry["error"] = outcome.error
+    return entry
+
+
+def _record(
+    uow: Store,
+    hooks: Webhooks,
+    actor: Actor,
+    read: WebhookDelivery,
+    endpoint: WebhookEndpoint,
+    seq: int,
+    outcome: sender.Outcome,
+    at: datetime,
+    finish: Finish,
+) -> str:
+    """Record the attempt in one write. A success whose endpoint's standing does not change (the
+    common case) is a single conditional UPDATE of the delivery, good only while the delivery is
+    as it was read before sending (its updated_at unchanged); otherwise (a failure, a replay or
+    another worker in between) the delivery is read again under its lock and judged afresh."""
+    entry = _entry(outcome, at)
     now = utcnow()
     with uow.write() as s:
-        delivery = s.webhook_deliveries.get(delivery_id, for_update=True)
-        if delivery is None:
-            return "gone"
-        if len(delivery.attempts) > seq:
-            return "done already"
-        endpoint = s.webhook_endpoints.get(delivery.endpoint_id)
-        tries = delivery.tries + 1
-        delivery = replace(delivery, attempts=[*delivery.attempts, entry], tries=tries, updated_at=now)
-        if outcome.ok:
-            delivery = replace(delivery, status="delivered", next_attempt_at=None)
-            if endpoint is not None and _standing_changes(endpoint, at):
-                # the endpoint's row is written (and locked) only when its standing changes, so
-                # deliveries to one endpoint do not queue up behind each other
-                endpoint = s.webhook_endpoints.get(endpoint.id, for_update=True) or endpoint
-                s.webhook_endpoints.save(replace(endpoint, failing_since=None, last_success_at=at))
-            what = "delivered"
+        if outcome.ok and not _standing_changes(endpoint, at):
+            fast = replace(
+                read,
+                attempts=[*read.attempts, entry],
+                tries=read.tries + 1,
+                updated_at=now,
+                status="delivered",
+                next_attempt_at=None,
+            )
+            if s.webhook_deliveries.save(fast, unchanged_since=read.updated_at):
+                finish(s)
+                return "delivered"
+        what = _record_locked(s, hooks, actor, read.id, seq, outcome, entry, at, now)
+        finish(s)
+    return what
+
+
+def _record_locked(
+    s: Session,
+    hooks: Webhooks,
+    actor: Actor,
+    delivery_id: UUID,
+    seq: int,
+    outcome: sender.Outcome,
+    entry: dict[str, Any],
+    at: datetime,
+    now: datetime,
+) -> str:
+    delivery = s.webhook_deliveries.get(delivery_id, for_update=True)
+    if delivery is None:
+        return "gone"
+    if len(delivery.attempts) > seq:
+        return "done already"
+    endpoint = s.webhook_endpoints.get(delivery.endpoint_id)
+    tries = delivery.tries + 1
+    delivery = replace(delivery, attempts=[*delivery.attempts, entry], tries=tries, updated_at=now)
+    if outcome.ok:
+        delivery = replace(delivery, status="delivered", next_attempt_at=None)
+        if endpoint is not None and _standing_changes(endpoint, at):
+            # the endpoint's row is written (and locked) only when its standing changes, so
+            # deliveries to one endpoint do not queue up behind each other
+            endpoint = s.webhook_endpoints.get(endpoint.id, for_update=True) or endpoint
+            s.webhook_endpoints.save(replace(endpoint, failing_since=None, last_success_at=at))
+        what = "delivered"
+    else:
+        gone = outcome.status_code == 410
+        spent = tries >= len(hooks.schedule) or gone
+        if spent:
+            delivery = replace(delivery, status="dead", next_attempt_at=None)
+            what = "dead"
         else:
-            gone = outcome.status_code == 410
-            spent = tries >= len(hooks.schedule) or gone
-            if spent:
-                delivery = replace(delivery, status="dead", next_attempt_at=None)
-                what = "dead"
-            else:
-                delay = jittered(hooks.schedule[tries])
-                if outcome.retry_after_s is not None:
-                    delay = max(delay, min(outcome.retry_after_s, RETRY_AFTER_CAP_S))
-                due = now + timedelta(seconds=delay)
-                delivery = replace(delivery, status="failed", next_attempt_at=due)
-                s.jobs.enqueue(_job(delivery, seq + 1, due))
-                what = "failed"
-            if endpoint is not None:
-                endpoint = s.webhook_endpoints.get(endpoint.id, for_update=True)
-            if endpoint is not None and not endpoint.disabled:
-                failing = endpoint.failing_since or at
-                if endpoint.failing_since is None:
-                    endpoint = replace(endpoint, failing_since=failing)
-                    s.webhook_endpoints.save(endpoint)
-                if gone:
-                    _disable(s, actor, endpoint, "gone", now)
-                elif now - failing >= FAILING_DISABLES:
-                    _disable(s, actor, endpoint, "failing", now)
-        s.webhook_deliveries.save(delivery)
+            delay = jittered(hooks.schedule[tries])
+            if outcome.retry_after_s is not None:
+                delay = max(delay, min(outcome.retry_after_s, RETRY_AFTER_CAP_S))
+            due = now + timedelta(seconds=delay)
+            delivery = replace(delivery, status="failed", next_attempt_at=due)
+            s.jobs.enqueue(_job(delivery, seq + 1, due))
+            what = "failed"
+        if endpoint is not None:
+            endpoint = s.webhook_endpoints.get(endpoint.id, for_update=True)
+        if endpoint is not None and not endpoint.disabled:
+            failing = endpoint.failing_since or at
+            if endpoint.failing_since is None:
+                endpoint = replace(endpoint, failing_since=failing)
+                s.webhook_endpoints.save(endpoint)
+            if gone:
+                _disable(s, actor, endpoint, "gone", now)
+            elif now - failing >= FAILING_DISABLES:
+                _disable(s, actor, endpoint, "failing", now)
+    s.webhook_deliveries.save(delivery)
     return what
 
 
@@ -171,6 +225,7 @@ def run(context: Context) -> None:
         context.actor,
         UUID(context.args["delivery_id"]),
         int(context.args.get("seq", 0)),
+        context.complete_in,
     )
 
 

@@ -1,9 +1,16 @@
 """One HTTP attempt at a webhook URL, through the egress guard at the moment of sending.
 
-The host is resolved once; every address it gave must be public (unless private ones are
-allowed); the request goes to the first of them, pinned, so a second lookup (DNS rebinding)
+The host is resolved once per attempt; every address it gave must be public (unless private ones
+are allowed); the request goes to the first of them, pinned, so a second lookup (DNS rebinding)
 cannot send it elsewhere. TLS still names the host (SNI and certificate checks), as does the
 Host header. No redirect is followed: a 3xx is a failed attempt like any other non-2xx.
+
+Connections are kept alive and reused, but only for the very address the guard has just
+checked: the pool is keyed by (scheme, host, port, address), so when a name comes to resolve
+elsewhere the next attempt opens a new connection to the new address (if it passes the guard),
+and a connection to the old one is never used for it. A kept connection idle for IDLE_S is
+closed rather than reused; a request on a reused connection that the peer had closed meanwhile
+is sent once more on a new one (still the same message: at least once, one webhook-id).
 """
 
 from __future__ import annotations
@@ -12,7 +19,9 @@ import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
@@ -22,6 +31,12 @@ from services.webhooks import egress
 TIMEOUT_S = 15.0
 USER_AGENT = "Charter-Webhooks/1"
 _TLS = ssl.create_default_context()
+IDLE_S = 4.0  # a kept connection idle longer is closed, not reused (servers drop idle ones: 5 s is common)
+KEEP_PER_ADDRESS = 32  # idle connections kept per (scheme, host, port, address)
+KEEP_ADDRESSES = 256  # addresses with kept connections; the least recently used beyond that are dropped
+READ_MAX = 65536  # of an answer's body; a longer body is not read to its end, and its connection is closed
+# errors of a kept connection the peer closed while it was idle (the request never reached it)
+_STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
 
 
 @dataclass(frozen=True)
@@ -50,6 +65,61 @@ class _PinnedTLS(_Pinned):
     def connect(self) -> None:
         super().connect()
         self.sock = _TLS.wrap_socket(self.sock, server_hostname=self.host)
+
+
+Key = tuple[str, str, int, str]  # scheme, host, port, the address connected to
+
+
+class Pool:
+    """Idle kept-alive connections, by the address they are connected to; safe across threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: OrderedDict[Key, list[tuple[float, http.client.HTTPConnection]]] = OrderedDict()
+
+    def take(self, key: Key) -> http.client.HTTPConnection | None:
+        """A kept connection to exactly this address, idle less than IDLE_S; None when there is none."""
+        stale = []
+        found = None
+        now = time.monotonic()
+        with self._lock:
+            kept = self._idle.get(key)
+            while kept:
+                since, conn = kept.pop()
+                if now - since < IDLE_S:
+                    found = conn
+                    break
+                stale.append(conn)
+            if kept is not None and not kept:
+                del self._idle[key]
+        for conn in stale:
+            conn.close()
+        return found
+
+    def give(self, key: Key, conn: http.client.HTTPConnection) -> None:
+        dropped = []
+        with self._lock:
+            kept = self._idle.setdefault(key, [])
+            self._idle.move_to_end(key)
+            if len(kept) < KEEP_PER_ADDRESS:
+                kept.append((time.monotonic(), conn))
+            else:
+                dropped.append(conn)
+            while len(self._idle) > KEEP_ADDRESSES:
+                _, old = self._idle.popitem(last=False)
+                dropped.extend(c for _, c in old)
+        for c in dropped:
+            c.close()
+
+    def close(self) -> None:
+        with self._lock:
+            kept = [c for conns in self._idle.values() for _, c in conns]
+            self._idle.clear()
+        for c in kept:
+            c.close()
+
+
+POOL = Pool()
 
 
 def address_for(host: str, *, allow_private: bool, resolver: egress.Resolver) -> tuple[str | None, str | None]:
@@ -90,6 +160,7 @@ def send(
     allow_private: bool = False,
     resolver: egress.Resolver = egress.resolve,
     timeout: float = TIMEOUT_S,
+    pool: Pool = POOL,
 ) -> Outcome:
     started = time.monotonic()
 
@@ -106,23 +177,32 @@ def send(
         return Outcome(None, took(), f"refused by the egress guard: {why}")
     tls = parts.scheme == "https"
     port = parts.port or (443 if tls else 80)
-    conn = (_PinnedTLS if tls else _Pinned)(host, port, address, timeout)
+    key: Key = (parts.scheme, host, port, address)
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
-    try:
-        conn.request(
-            "POST",
-            path,
-            body=body,
-            headers={**headers, "content-type": "application/json", "user-agent": USER_AGENT},
-        )
-        answer = conn.getresponse()
-        answer.read(65536)
-        status = answer.status
-        after = retry_after(answer.getheader("retry-after"))
-    except (OSError, http.client.HTTPException) as exc:
-        return Outcome(None, took(), f"{type(exc).__name__}: {exc}"[:500])
-    finally:
-        conn.close()
-    return Outcome(status, took(), None if 200 <= status < 300 else f"answered {status}", after)
+    headers = {**headers, "content-type": "application/json", "user-agent": USER_AGENT}
+    while True:
+        kept = pool.take(key)
+        conn = kept or (_PinnedTLS if tls else _Pinned)(host, port, address, timeout)
+        try:
+            if kept is not None and kept.sock is not None:
+                kept.sock.settimeout(timeout)
+            conn.request("POST", path, body=body, headers=headers)
+            answer = conn.getresponse()
+            answer.read(READ_MAX)
+            status = answer.status
+            after = retry_after(answer.getheader("retry-after"))
+        except _STALE as exc:
+            conn.close()
+            if kept is not None:
+                continue  # the peer closed it while it was idle: once more, on a new connection
+            return Outcome(None, took(), f"{type(exc).__name__}: {exc}"[:500])
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            return Outcome(None, took(), f"{type(exc).__name__}: {exc}"[:500])
+        if answer.isclosed() and not answer.will_close:
+            pool.give(key, conn)  # read to its end, and the peer keeps it open
+        else:
+            conn.close()
+        return Outcome(status, took(), None if 200 <= status < 300 else f"answered {status}", after)

@@ -12,7 +12,7 @@ from store.errors import Conflict, MissingReference
 from store.memory.base import MemoryContext, Repo, Rows
 from store.memory.cascade import DELETE
 from store.memory.tenants import TenantRows
-from store.models import WebhookDelivery, WebhookEvent
+from store.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 WAITING = ("pending", "failed")
 
@@ -70,13 +70,30 @@ class MemoryWebhookDeliveries(Repo):
         found = self._rows.by_key.get(delivery_id)
         return copy.deepcopy(found) if found else None
 
-    def save(self, delivery: WebhookDelivery) -> None:
+    def with_parts(self, delivery_id: UUID) -> tuple[WebhookDelivery, WebhookEndpoint, WebhookEvent] | None:
+        from store.memory.webhooks import WebhookEndpointRows
+
+        delivery = self._rows.by_key.get(delivery_id)
+        if delivery is None:
+            return None
+        endpoint = self._tables.of(WebhookEndpointRows).by_key.get(delivery.endpoint_id)
+        event = self._events.by_key.get(delivery.event_id)
+        if endpoint is None or event is None:
+            return None
+        return copy.deepcopy(delivery), copy.deepcopy(endpoint), copy.deepcopy(event)
+
+    def save(self, delivery: WebhookDelivery, *, unchanged_since: datetime | None = None) -> bool:
         undo = self._undo()
+        if unchanged_since is not None:
+            stored = self._rows.by_key.get(delivery.id)
+            if stored is None or stored.updated_at != unchanged_since:
+                return False
         old = self._rows.by_key[delivery.id]
         kept = copy.deepcopy(old)
         for name in ("status", "attempts", "next_attempt_at", "tries", "updated_at"):
             setattr(kept, name, copy.deepcopy(getattr(delivery, name)))
         self._rows.replace(delivery.id, kept, undo)
+        return True
 
     def list(
         self,

@@ -10,9 +10,11 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from store.errors import Conflict
-from store.models import WebhookDelivery, WebhookEvent
+from store.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from store.sql.base import Repo, referenced
-from store.sql.tables import webhook_deliveries, webhook_events
+from store.sql.tables import webhook_deliveries, webhook_endpoints, webhook_events
+from store.sql.webhooks import FIELDS as ENDPOINT_FIELDS
+from store.sql.webhooks import endpoint_of
 
 EVENT_FIELDS = tuple(c.name for c in webhook_events.columns)
 FIELDS = tuple(c.name for c in webhook_deliveries.columns)
@@ -26,11 +28,27 @@ _BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
 NOTIFY_CHANNEL = "charter_jobs"
 _NOTIFY = sa.text(f"NOTIFY {NOTIFY_CHANNEL}")
 _NOTIFY_ON = True  # off only to measure the wake-up against polling (bench.webhooks)
+_SAVE = (
+    sa.update(webhook_deliveries)
+    .where(_D.id == sa.bindparam("b_id"))
+    .values({name: sa.bindparam(f"b_{name}", type_=_D[name].type) for name in MUTABLE})
+)
+_SAVE_IF_UNCHANGED = _SAVE.where(_D.updated_at == sa.bindparam("b_since", type_=_D.updated_at.type))
+_WITH_PARTS = (
+    sa.select(
+        *webhook_deliveries.c,
+        *(c.label(f"endpoint__{c.name}") for c in webhook_endpoints.c),
+        *(c.label(f"event__{c.name}") for c in webhook_events.c),
+    )
+    .join(webhook_endpoints, webhook_endpoints.c.id == _D.endpoint_id)
+    .join(webhook_events, webhook_events.c.id == _D.event_id)
+    .where(_D.id == sa.bindparam("id"))
+)
 _EVENT = sa.select(webhook_events).where(webhook_events.c.id == sa.bindparam("id"))
 
 
 def _delivery(row) -> WebhookDelivery:
-    values = dict(row._mapping)
+    values = dict(row if isinstance(row, dict) else row._mapping)
     values["attempts"] = list(values["attempts"] or [])
     return WebhookDelivery(**values)
 
@@ -59,12 +77,25 @@ class SqlWebhookDeliveries(Repo):
         row = self._run(query, {"id": delivery_id}).first()
         return _delivery(row) if row else None
 
-    def save(self, delivery: WebhookDelivery) -> None:
+    def with_parts(self, delivery_id: UUID) -> tuple[WebhookDelivery, WebhookEndpoint, WebhookEvent] | None:
+        row = self._run(_WITH_PARTS, {"id": delivery_id}).first()
+        if row is None:
+            return None
+        values = row._mapping
+        delivery = _delivery({name: values[name] for name in FIELDS})
+        endpoint = endpoint_of({name: values[f"endpoint__{name}"] for name in ENDPOINT_FIELDS})
+        event = WebhookEvent(**{name: values[f"event__{name}"] for name in EVENT_FIELDS})
+        return delivery, endpoint, event
+
+    def save(self, delivery: WebhookDelivery, *, unchanged_since: datetime | None = None) -> bool:
         self._write()
-        values = {name: getattr(delivery, name) for name in MUTABLE}
-        result = self._run(sa.update(webhook_deliveries).where(_D.id == delivery.id).values(values))
-        if result.rowcount == 0:
+        values = {f"b_{name}": getattr(delivery, name) for name in MUTABLE}
+        values["b_id"] = delivery.id
+        if unchanged_since is not None:
+            return self._run(_SAVE_IF_UNCHANGED, {**values, "b_since": unchanged_since}).rowcount == 1
+        if self._run(_SAVE, values).rowcount == 0:
             raise KeyError(delivery.id)
+        return True
 
     def list(
         self,

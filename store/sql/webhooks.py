@@ -18,12 +18,16 @@ _BY_ID = sa.select(webhook_endpoints).where(webhook_endpoints.c.id == sa.bindpar
 _BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
 
 
-def _endpoint(row) -> WebhookEndpoint:
-    values = dict(row._mapping)
+def endpoint_of(values: dict) -> WebhookEndpoint:
+    """The endpoint a row's values (by column name) make."""
     for name in ("secret_sealed", "previous_secret_sealed"):
         if values[name] is not None:
             values[name] = bytes(values[name])
     return WebhookEndpoint(**values)
+
+
+def _endpoint(row) -> WebhookEndpoint:
+    return endpoint_of(dict(row._mapping))
 
 
 def _order(endpoint: WebhookEndpoint):
