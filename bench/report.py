@@ -153,6 +153,7 @@ GOALS = {
     3: "verify p99 <= 10 ms at 200 req/s (Charter, every store)",
     4: "audit page at 1M events <= 1.50x the 1k-event time",
     5: "licensing >= 1000 req/s",
+    6: "webhooks: >= 200 deliveries/s per worker, commit-to-attempt p50 <= 100 ms",
 }
 
 

@@ -1,4 +1,4 @@
-"""The five scenarios. Each starts what it needs, measures, stops it, and returns table rows.
+"""The six scenarios. Each starts what it needs, measures, stops it, and returns table rows.
 
 Every request goes through Charter's security layer as a client's would: GET /v1/tenants/{id}
 with a tenant-bound service token of that tenant (signature verified once, then cached; the API
@@ -8,8 +8,11 @@ public)."""
 
 from __future__ import annotations
 
+import json
 import re
 import statistics
+import subprocess
+import sys
 import time
 from contextlib import ExitStack
 
@@ -359,4 +362,54 @@ def scenario_5(run: Run) -> list[Row]:
     ]
 
 
-ALL = {1: scenario_1, 2: scenario_2, 3: scenario_3, 4: scenario_4, 5: scenario_5}
+# --------------------------------------------------------------------------------- scenario 6
+
+WEBHOOK_RATE_GOAL = 200.0  # deliveries/s per worker process
+WEBHOOK_P50_GOAL_MS = 100.0  # commit to first attempt, idle worker
+
+
+def scenario_6(run: Run) -> list[Row]:
+    """Webhook deliveries on PostgreSQL (bench.webhooks, in a process of its own): one job
+    worker's deliveries/s to a loopback receiver, and commit-to-first-attempt latency with the
+    worker idle, woken in-process, by LISTEN/NOTIFY, and by polling alone (the peer)."""
+    operation = "webhook deliveries/s, one worker"
+    if run.pg_problem:
+        return [Row(6, operation, "charter", "postgres", goal=">= 200/s", result=f"{SKIPPED}: {run.pg_problem}")]
+    deliveries, samples = (300, 5) if run.options.quick else (2000, 10)
+    command = [sys.executable, "-m", "bench.webhooks", "--json", f"--deliveries={deliveries}", f"--samples={samples}"]
+    run.say(f"webhooks: {deliveries} deliveries, then {samples} idle commits per latency row")
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise RuntimeError(f"bench.webhooks exited {done.returncode}: {tail[0]}")
+    figures = json.loads(lines[-1])
+    run.notes.append(
+        f"scenario 6: {figures['cpu_ms']:.2f} ms of worker CPU, {figures['statements']:.1f} SQL statements per"
+        f" delivery; {figures['connections']} receiver connections for {figures['deliveries']} deliveries"
+    )
+    rate = figures["rate"]
+    row = Row(6, operation, "charter", "postgres", rps=rate, ratio=f"{rate / WEBHOOK_RATE_GOAL:.2f}x goal")
+    row.goal = f">= {WEBHOOK_RATE_GOAL:.0f}/s"
+    row.judge(rate >= WEBHOOK_RATE_GOAL)
+    rows = [row]
+    for latency in figures["latency"]:
+        p50 = latency["p50_ms"]
+        peer = "peer" in latency["label"]
+        row = Row(
+            6,
+            f"first attempt, {latency['label'].removesuffix(' (peer)')}",
+            "peer" if peer else "charter",
+            "postgres",
+            p50_ms=p50,
+            p99_ms=latency["max_ms"],  # of a few samples: their worst
+            ratio=f"{WEBHOOK_P50_GOAL_MS / p50 if p50 else float('inf'):.2f}x goal",
+        )
+        if not peer:
+            row.goal = f"p50 <= {WEBHOOK_P50_GOAL_MS:.0f} ms"
+            row.judge(p50 <= WEBHOOK_P50_GOAL_MS)
+        rows.append(row)
+    return rows
+
+
+ALL = {1: scenario_1, 2: scenario_2, 3: scenario_3, 4: scenario_4, 5: scenario_5, 6: scenario_6}

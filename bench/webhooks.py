@@ -16,6 +16,7 @@ is), and by polling alone (neither: the peer the wake-ups are measured against).
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import random
 import statistics
@@ -89,9 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--deliveries", type=int, default=2000, help="for throughput (default 2000)")
     p.add_argument("--samples", type=int, default=20, help="commits per latency row (default 20)")
     p.add_argument("--concurrency", type=int, default=16, help="the worker's concurrency (default 16)")
+    p.add_argument("--json", action="store_true", help="print the figures as one JSON object (for python -m bench)")
     args = p.parse_args(argv)
     if problem := databases.postgres_problem():
-        print(f"cannot run: PostgreSQL: {problem}")
+        print(json.dumps({"problem": problem}) if args.json else f"cannot run: PostgreSQL: {problem}")
         return 2
     from server import jobs as server_jobs
     from services.registry import api_keys, tenants
@@ -161,6 +163,19 @@ def main(argv: list[str] | None = None) -> int:
         worker.stop(30)
         store.close()
     receiver.kill()
+    if args.json:
+        figures = {
+            "postgres": databases.postgres_version(),
+            "concurrency": args.concurrency,
+            "deliveries": args.deliveries,
+            "rate": rate,
+            "cpu_ms": cpu_ms,
+            "statements": per_delivery,
+            "connections": connections,
+            "latency": [{"label": label, "p50_ms": p50, "max_ms": worst} for label, p50, worst in rows],
+        }
+        print(json.dumps(figures))
+        return 0
     print(f"PostgreSQL {databases.postgres_version()}, one worker, concurrency {args.concurrency}")
     print(f"throughput: {rate:8.0f} deliveries/s   goal {GOAL_RATE:.0f}/s   ratio {rate / GOAL_RATE:5.2f}")
     print(f"worker CPU: {cpu_ms:8.2f} ms/delivery (one core: at most {1000 / cpu_ms:.0f}/s)")

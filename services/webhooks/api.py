@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from charter.api import Api, Permissions
+from charter.config import seconds
 from charter.runtime import Services
 from charter.sealing import Sealer
 from services.webhooks import delivery
@@ -13,11 +16,14 @@ from services.webhooks.endpoints import Webhooks
 def build(services: Services) -> list[object]:
     """The webhook services: the Sealer of secrets at rest, the event catalog of every spec,
     CHARTER_WEBHOOK_ALLOW_PRIVATE (1: the egress guard lets private addresses through) and
-    CHARTER_WEBHOOK_RETRY_SCHEDULE (services.webhooks.delivery)."""
+    CHARTER_WEBHOOK_RETRY_SCHEDULE (services.webhooks.delivery) and CHARTER_WEBHOOK_ROTATION_GRACE_S
+    (how long a rotated-out secret still signs; 86400, a day, by default)."""
     env = services.settings.env
     allow = env.get("CHARTER_WEBHOOK_ALLOW_PRIVATE", "").strip().lower() in ("1", "true", "yes")
     schedule = delivery.schedule_from_env(env)
-    return [Webhooks(services.get(Sealer), EventCatalog.load(), allow_private=allow, schedule=schedule)]
+    grace = timedelta(seconds=seconds(env, "CHARTER_WEBHOOK_ROTATION_GRACE_S", 86400))
+    hooks = Webhooks(services.get(Sealer), EventCatalog.load(), allow_private=allow, schedule=schedule, grace=grace)
+    return [hooks]
 
 
 API = Api(

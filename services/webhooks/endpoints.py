@@ -21,7 +21,7 @@ from store.models import WebhookEndpoint, utcnow
 
 PREFIX = "whsec_"
 SECRET_BYTES = 32  # the contract allows 24-64
-GRACE = timedelta(hours=24)  # how long a rotated-out secret still signs
+GRACE = timedelta(hours=24)  # how long a rotated-out secret still signs (CHARTER_WEBHOOK_ROTATION_GRACE_S)
 UNSET: Any = object()  # a PATCH field not given
 # Seconds before each attempt of a delivery (services.webhooks.delivery): at once, 5 s, 5 min,
 # 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h.
@@ -51,6 +51,7 @@ class Webhooks:
     allow_private: bool = False  # CHARTER_WEBHOOK_ALLOW_PRIVATE=1
     resolver: egress.Resolver = egress.resolve
     schedule: tuple[float, ...] = DEFAULT_SCHEDULE  # CHARTER_WEBHOOK_RETRY_SCHEDULE
+    grace: timedelta = GRACE  # CHARTER_WEBHOOK_ROTATION_GRACE_S
 
     def check_url(self, url: str) -> str:
         why = egress.refused(url, allow_private=self.allow_private, resolver=self.resolver)
@@ -186,7 +187,8 @@ def delete(uow: Store, actor: Actor, endpoint_id: UUID) -> None:
 
 
 def rotate_secret(uow: Store, actor: Actor, hooks: Webhooks, endpoint_id: UUID) -> tuple[WebhookEndpoint, str]:
-    """A new current secret; the one it replaces keeps signing, as a second signature, for GRACE."""
+    """A new current secret; the one it replaces keeps signing, as a second signature, for the
+    grace period (hooks.grace)."""
     secret, now = new_secret(), utcnow()
     with uow.write() as s:
         endpoint = _visible(s, actor, endpoint_id, for_update=True)
@@ -194,11 +196,13 @@ def rotate_secret(uow: Store, actor: Actor, hooks: Webhooks, endpoint_id: UUID) 
             endpoint,
             secret_sealed=hooks.sealer.seal(secret.encode(), where(endpoint.id)),
             previous_secret_sealed=endpoint.secret_sealed,
-            previous_until=now + GRACE,
+            previous_until=now + hooks.grace,
             updated_at=now,
         )
         s.webhook_endpoints.save(endpoint)
         s.record(
-            _event("webhook_endpoint.secret_rotated", actor, endpoint, previous_until=format_date_time(now + GRACE))
+            _event(
+                "webhook_endpoint.secret_rotated", actor, endpoint, previous_until=format_date_time(now + hooks.grace)
+            )
         )
     return endpoint, secret

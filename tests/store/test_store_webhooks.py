@@ -114,3 +114,45 @@ def test_delete_once_and_rollback(store, tenant_in, make):
         assert s.webhook_endpoints.delete(endpoint.id) is False
     with store.read() as s:
         assert s.webhook_endpoints.get(endpoint.id) is None
+
+
+def _delivery_in(store, tenant_in, make):
+    from store.models import WebhookDelivery, WebhookEvent
+
+    endpoint = make.endpoint(tenant_in().id)
+    now = utcnow()
+    event = WebhookEvent(uuid4(), endpoint.tenant_id, "tenant.created", now, '{"a": 1}')
+    delivery = WebhookDelivery(uuid4(), endpoint.tenant_id, endpoint.id, event.id, event.type, now, now)
+    with store.write() as s:
+        s.webhook_endpoints.add(endpoint)
+        s.webhook_events.add(event)
+        s.webhook_deliveries.add(delivery)
+    return endpoint, event, delivery
+
+
+def test_a_delivery_with_its_endpoint_and_event_in_one_read(store, tenant_in, make):
+    endpoint, event, delivery = _delivery_in(store, tenant_in, make)
+    with store.read() as s:
+        assert s.webhook_deliveries.with_parts(delivery.id) == (delivery, endpoint, event)
+        assert s.webhook_deliveries.with_parts(uuid4()) is None
+
+
+def test_an_optimistic_save_writes_only_the_version_it_read(store, tenant_in, make):
+    _, _, delivery = _delivery_in(store, tenant_in, make)
+    later = delivery.updated_at + timedelta(seconds=1)
+    sent = replace(delivery, status="delivered", tries=1, attempts=[{"at": "x", "duration_ms": 3}], updated_at=later)
+    with store.write() as s:
+        assert s.webhook_deliveries.save(sent, unchanged_since=delivery.updated_at) is True
+    with store.read() as s:
+        assert s.webhook_deliveries.get(delivery.id) == sent
+    # the stored version is no longer the one read first: nothing is written
+    again = replace(sent, status="dead", updated_at=later + timedelta(seconds=1))
+    with store.write() as s:
+        assert s.webhook_deliveries.save(again, unchanged_since=delivery.updated_at) is False
+        assert s.webhook_deliveries.save(replace(again, id=uuid4()), unchanged_since=later) is False
+    with store.read() as s:
+        assert s.webhook_deliveries.get(delivery.id) == sent
+    with store.write() as s:
+        assert s.webhook_deliveries.save(again) is True
+        with pytest.raises(KeyError):
+            s.webhook_deliveries.save(replace(again, id=uuid4()))

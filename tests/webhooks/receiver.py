@@ -18,6 +18,7 @@ class Received:
     body: bytes
     verified: dict[str, bool]  # secret -> whether its signature verifies (standardwebhooks)
     status: int
+    port: int = 0  # the sender's port: one per connection
 
     @property
     def json(self) -> dict:
@@ -41,6 +42,8 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # connections are kept alive, as most receivers do
+
             def do_POST(self) -> None:  # noqa: N802 - the http.server spelling
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 headers = {k.lower(): v for k, v in self.headers.items()}
@@ -52,7 +55,7 @@ class Receiver:
                     except WebhookVerificationError:
                         verified[secret] = False
                 status = receiver.script.pop(0) if receiver.script else 200
-                receiver.received.append(Received(headers, body, verified, status))
+                receiver.received.append(Received(headers, body, verified, status, self.client_address[1]))
                 if receiver.hold_s and len(receiver.received) == 1:
                     time.sleep(receiver.hold_s)
                 self.send_response(status)
@@ -65,6 +68,7 @@ class Receiver:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True  # a kept connection's thread does not hold up stop()
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hooks"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self

@@ -92,6 +92,26 @@ def test_during_a_rotation_both_secrets_sign(hooks, receiver):
     assert len(got.headers["webhook-signature"].split(" ")) == 2
 
 
+def test_after_the_grace_period_only_the_new_secret_signs(store, receiver):
+    from tests.helpers import ADMIN
+    from tests.webhooks.conftest import delivering_app
+
+    with delivering_app(store, CHARTER_WEBHOOK_ROTATION_GRACE_S="1").test_client(headers=ADMIN) as hooks:
+        tenant = create_tenant(hooks)
+        endpoint = _endpoint(hooks, tenant, receiver.url)
+        x = {"x-tenant-id": tenant["id"]}
+        new = hooks.post(f"/v1/webhooks/endpoints/{endpoint['id']}/rotate-secret", headers=x).json()["secret"]
+        receiver.secrets = [endpoint["secret"], new]
+        hooks.post("/v1/api-keys", json={"tenant_id": tenant["id"], "name": "ci"})
+        [during] = receiver.wait(1)
+        assert during.verified == {endpoint["secret"]: True, new: True}
+        time.sleep(1.2)  # the grace period is over
+        hooks.post("/v1/api-keys", json={"tenant_id": tenant["id"], "name": "ci"})
+        [_, after] = receiver.wait(2)
+    assert after.verified == {endpoint["secret"]: False, new: True}
+    assert len(after.headers["webhook-signature"].split(" ")) == 1
+
+
 def test_a_410_disables_the_endpoint_and_is_audited(hooks, receiver):
     tenant = create_tenant(hooks)
     endpoint = _endpoint(hooks, tenant, receiver.url)
