@@ -65,6 +65,9 @@ class Entitlements(Protocol):
     def add(self, entitlement: Entitlement) -> None:
         """Insert; raises Conflict("entitlement") when the tenant holds the product already."""
 
+    def remove(self, tenant_id: UUID, product: str) -> Entitlement | None:
+        """Delete the tenant's entitlement of the product; what it was, or None when not held."""
+
 
 class ApiKeys(Protocol):
     def add(self, key: ApiKey) -> None: ...

@@ -21,7 +21,7 @@ API = Api(
     permissions=Permissions(
         read=frozenset({"tenants:read", "entitlements:read", "catalog:read", "api_keys:read", "audit:read"}),
         write=frozenset({"catalog:request", "api_keys:write", "audit:write"}),
-        platform=frozenset({"tenants:write"}),
+        platform=frozenset({"tenants:write", "entitlements:write"}),
     ),
     build=build,
 )

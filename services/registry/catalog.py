@@ -13,7 +13,9 @@ from charter.formats import format_date_time
 from services.registry import shapes, tenancy
 from store import errors as store_errors
 from store.interface import Store
-from store.models import INACTIVE_TENANT_STATUSES, Entitlement, utcnow
+from store.models import INACTIVE_TENANT_STATUSES, AuditQuery, Entitlement, utcnow
+
+TRIAL_STARTED = "entitlement.trial_started"
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,13 @@ def request_product(uow: Store, actor: Actor, catalog: Catalog, *, tenant_id: UU
         )
 
 
+def _had_trial(s, tenant_id: UUID, product: str) -> bool:
+    """Whether the tenant's audit log shows a trial of the product (once per tenant and product,
+    even after the platform removed the entitlement)."""
+    query = AuditQuery(limit=1, tenant_id=tenant_id, product=product, action=TRIAL_STARTED)
+    return bool(s.audit.query(query))
+
+
 def request_trial(uow: Store, actor: Actor, catalog: Catalog, *, tenant_id: UUID, product: str) -> Entitlement:
     """A self-serve trial entitlement of tenancy.TRIAL, once per tenant and product, for a tenant
     that is not switched off, of a product that offers trials."""
@@ -86,6 +95,8 @@ def request_trial(uow: Store, actor: Actor, catalog: Catalog, *, tenant_id: UUID
             tenant = tenancy.existing(s, actor, tenant_id, for_update=True)
             if tenant.status in INACTIVE_TENANT_STATUSES:
                 raise Conflict(f"a {tenant.status} tenant cannot start trials", "tenant_inactive")
+            if _had_trial(s, tenant.id, wanted.key):  # its entitlement was removed since
+                raise store_errors.Conflict("entitlement")
             entitlement = Entitlement(
                 tenant_id=tenant.id,
                 product=wanted.key,
@@ -98,7 +109,7 @@ def request_trial(uow: Store, actor: Actor, catalog: Catalog, *, tenant_id: UUID
             s.entitlements.add(entitlement)
             s.record(
                 Event(
-                    "entitlement.trial_started",
+                    TRIAL_STARTED,
                     actor,
                     "entitlement",
                     wanted.key,

@@ -88,3 +88,11 @@ class MemoryEntitlements(Repo):
         if key in self._rows.by_key:
             raise Conflict("entitlement")
         self._rows.insert(key, copy.deepcopy(entitlement), undo)
+
+    def remove(self, tenant_id: UUID, product: str) -> Entitlement | None:
+        undo = self._undo()
+        found = self._rows.by_key.get((tenant_id, product))
+        if found is None:
+            return None
+        self._rows.remove((tenant_id, product), undo)
+        return copy.deepcopy(found)

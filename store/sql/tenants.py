@@ -86,3 +86,13 @@ class SqlEntitlements(Repo):
 
     def add(self, entitlement: Entitlement) -> None:
         self._add_owned(entitlements, entitlement, ENTITLEMENT_FIELDS, entitlements.c.product, "entitlement")
+
+    def remove(self, tenant_id: UUID, product: str) -> Entitlement | None:
+        self._write()
+        statement = (
+            sa.delete(entitlements)
+            .where(entitlements.c.tenant_id == tenant_id, entitlements.c.product == product)
+            .returning(*entitlements.c)
+        )
+        row = self._run(statement).first()
+        return _entitlement(row) if row else None

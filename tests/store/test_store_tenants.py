@@ -200,6 +200,31 @@ def test_entitlement_round_trip(store, tenant_in, make):
     assert found.expires_at == expires
 
 
+def test_entitlement_remove_returns_what_it_was_and_rolls_back(store, tenant_in, make):
+    tenant, other = tenant_in(), tenant_in()
+    ent = make.entitlement(tenant.id, "compliance", config={"seats": 3}, expires_at=utcnow() + timedelta(days=9))
+    with store.write() as s:
+        s.entitlements.add(ent)
+        s.entitlements.add(make.entitlement(tenant.id, "analytics"))
+        s.entitlements.add(make.entitlement(other.id, "compliance"))
+    with pytest.raises(RuntimeError):
+        with store.write() as s:
+            assert s.entitlements.remove(tenant.id, "compliance") == ent
+            raise RuntimeError("roll back")
+    with store.write() as s:
+        assert s.entitlements.get(tenant.id, "compliance") == ent  # the rollback kept it
+        assert s.entitlements.remove(tenant.id, "compliance") == ent
+        assert s.entitlements.remove(tenant.id, "compliance") is None
+        assert s.entitlements.remove(uuid4(), "compliance") is None
+    with store.read() as s:
+        assert [e.product for e in s.entitlements.list(tenant.id)] == ["analytics"]
+        assert s.entitlements.get(other.id, "compliance") is not None  # only that tenant's
+    with store.write() as s:
+        s.entitlements.add(ent)  # held again: the key is free once removed
+    with store.read() as s:
+        assert s.entitlements.get(tenant.id, "compliance") == ent
+
+
 def test_entitlement_defaults(store, tenant_in, make):
     tenant = tenant_in()
     with store.write() as s:

@@ -127,6 +127,21 @@ def test_a_410_disables_the_endpoint_and_is_audited(hooks, receiver):
     assert len(receiver.received) == 1  # a disabled endpoint gets nothing
 
 
+def test_grants_and_removals_are_published(hooks, receiver):
+    tenant = create_tenant(hooks)
+    endpoint = _endpoint(hooks, tenant, receiver.url, event_types=["entitlement.created", "entitlement.removed"])
+    receiver.secrets = [endpoint["secret"]]
+    r = hooks.post("/v1/entitlements", json={"tenant_id": tenant["id"], "product": "compliance"})
+    assert r.status_code == 201, r.text
+    assert hooks.delete(f"/v1/entitlements/{tenant['id']}/compliance").status_code == 204
+    got = receiver.wait(2)
+    by_type = {g.json["type"]: g for g in got}
+    assert set(by_type) == {"entitlement.created", "entitlement.removed"}
+    assert all(g.verified == {endpoint["secret"]: True} for g in got)
+    assert by_type["entitlement.created"].json["data"] == r.json()
+    assert by_type["entitlement.removed"].json["data"] == r.json()  # as it was
+
+
 def test_trials_are_published_as_entitlement_created(hooks, receiver):
     tenant = create_tenant(hooks)
     _endpoint(hooks, tenant, receiver.url, event_types=["entitlement.created"])

@@ -16,6 +16,16 @@ from tests.security.rows import (
     Scoped,
 )
 
+
+def _holding(x, product: str) -> str:
+    """The id of the tenant a removal acts on (B for a caller bound to B, else a fresh one),
+    granted the product first by the bootstrap key unless it holds it already."""
+    tenant = x.target()
+    r = x.client.post("/v1/entitlements", json={"tenant_id": tenant["id"], "product": product})
+    assert r.status_code in (201, 409), r.text
+    return tenant["id"]
+
+
 ROWS: dict[str, Row] = {
     "handlers.registry.api_keys.verify": Row(
         Public(
@@ -73,6 +83,35 @@ ROWS: dict[str, Row] = {
     "handlers.registry.entitlements.list_for_tenant": Row(
         Scoped(Route("GET", "/v1/entitlements", params={"tenant_id": "{tenant_id}"})),
         Access(READERS, 200),
+    ),
+    "handlers.registry.entitlements.grant": Row(
+        # a leak would grant A's tenant a product through B's credential
+        Scoped(
+            Route(
+                "POST",
+                "/v1/entitlements",
+                json={"tenant_id": "{tenant_id}", "product": "compliance"},
+                reached=frozenset({"already_entitled"}),
+            )
+        ),
+        Access(
+            LIFECYCLE,
+            201,
+            lambda x: Call("POST", "/v1/entitlements", json={"tenant_id": x.target()["id"], "product": "compliance"}),
+            writes="entitlement.granted",
+        ),
+    ),
+    "handlers.registry.entitlements.remove": Row(
+        Scoped(
+            Route("DELETE", "/v1/entitlements/{tenant_id}/compliance", reached=frozenset({"entitlement_not_found"})),
+            waived={"path:product": "a catalog product's key, the same for every tenant; the tenant is the object"},
+        ),
+        Access(
+            LIFECYCLE,
+            204,
+            lambda x: Call("DELETE", f"/v1/entitlements/{_holding(x, 'compliance')}/compliance"),
+            writes="entitlement.removed",
+        ),
     ),
     "handlers.registry.catalog.list_products": Row(
         Scoped(Route("GET", "/v1/catalog")),
