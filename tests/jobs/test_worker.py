@@ -110,6 +110,29 @@ def test_a_failing_job_backs_off_between_attempts_and_is_dead_when_they_are_spen
     assert recovered.attempts == 2 and recovered.last_error.rstrip().endswith("ValueError: first time")
 
 
+def test_a_job_completed_in_its_own_write_ends_with_that_write_and_not_before(store):
+    from charter.domain import Event
+
+    def completes(context):
+        with context.services.store.write() as s:
+            s.record(Event("tests.job.completed_in", context.actor, "job", str(context.job.id)))
+            assert context.complete_in(s)
+            if context.job.attempts == 1:
+                raise RuntimeError("the write fails after complete_in")  # rolled back, both of them
+
+    w = worker(store, JobType("tests.completes", completes, backoff=lambda n: 0.0))
+    (job,) = enqueue(store, new_job("tests.completes"))
+    w.start()
+    try:
+        done = wait_until(lambda: (found := get(store, job)).state == "done" and found)
+    finally:
+        assert w.stop(10)
+    # the first attempt's completion went with its write: the job ran again, and ended once
+    assert done.attempts == 2 and done.last_error.rstrip().endswith("the write fails after complete_in")
+    with store.read() as s:
+        assert len(s.audit.query(AuditQuery(action="tests.job.completed_in", limit=10))) == 1
+
+
 def test_backoff_doubles_up_to_its_cap_with_jitter_around_it():
     for attempts, middle in ((1, 10), (2, 20), (3, 40), (8, 1280), (9, 2560), (10, 3600), (40, 3600)):
         waits = [jobs.backoff(attempts) for _ in range(400)]
