@@ -16,6 +16,13 @@ from typing import TYPE_CHECKING, Protocol
 from uuid import UUID
 
 from store.models import (
+    DiscountCode,
+    Invoice,
+    IssuerKey,
+    License,
+    LicensePolicy,
+    LicenseProduct,
+    Machine,
     ApiKey,
     AuditDraft,
     AuditEvent,
@@ -279,6 +286,133 @@ class Jobs(Protocol):
         `finished_before`; returns how many."""
 
 
+# ---------------------------------------------------------------------------------- licensing
+# Every licensing record has a tenant: add() raises MissingReference("tenant") when it does not
+# exist, and the records go when their tenant is deleted. for_update=True locks the row until the
+# session ends (PostgreSQL: FOR UPDATE; SQLite: write sessions are serialised; memory: the lock).
+# Lists are oldest first (created_at, then id) unless a method says otherwise.
+
+
+class IssuerKeys(Protocol):
+    def add(self, key: IssuerKey) -> None: ...
+
+    def get(self, key_id: UUID) -> IssuerKey | None: ...
+
+    def list(self, tenant_id: UUID) -> builtins.list[IssuerKey]:
+        """Every key of the tenant, retired ones too, oldest first."""
+
+    def signing(self, tenant_id: UUID) -> IssuerKey | None:
+        """The newest key of the tenant that is not retired."""
+
+    def save(self, key: IssuerKey) -> None:
+        """Write retired_at; KeyError for an unknown key."""
+
+
+class LicenseProducts(Protocol):
+    def add(self, product: LicenseProduct) -> None:
+        """Conflict("slug") when the tenant has a product of that slug."""
+
+    def get(self, product_id: UUID) -> LicenseProduct | None: ...
+
+    def by_slug(self, tenant_id: UUID, slug: str) -> LicenseProduct | None: ...
+
+    def list(self, tenant_id: UUID) -> builtins.list[LicenseProduct]: ...
+
+    def save(self, product: LicenseProduct) -> None:
+        """Write every field but id, tenant_id and created_at; Conflict("slug"); KeyError when unknown."""
+
+
+class LicensePolicies(Protocol):
+    def add(self, policy: LicensePolicy) -> None:
+        """Conflict("slug") when the product has a policy of that slug; MissingReference("product")
+        when the product does not exist."""
+
+    def get(self, policy_id: UUID) -> LicensePolicy | None: ...
+
+    def by_slug(self, product_id: UUID, slug: str) -> LicensePolicy | None: ...
+
+    def list(self, tenant_id: UUID, product_id: UUID | None = None) -> builtins.list[LicensePolicy]:
+        """The tenant's policies (of one product when given), archived ones included."""
+
+    def save(self, policy: LicensePolicy) -> None:
+        """Write every field but id, tenant_id, product_id and created_at; Conflict("slug"); KeyError."""
+
+
+class Licenses(Protocol):
+    def add(self, license: License) -> None:
+        """MissingReference("product") when its product does not exist."""
+
+    def get(self, license_id: UUID, *, for_update: bool = False) -> License | None: ...
+
+    def list(
+        self,
+        tenant_id: UUID,
+        *,
+        product_id: UUID | None = None,
+        buyer_email: str | None = None,
+        invoice_id: UUID | None = None,
+        limit: int = 100,
+    ) -> builtins.list[License]:
+        """The tenant's licenses matching every filter given (buyer_email exactly, as kept:
+        lower-cased), newest first (issued_at, then id, both descending), at most `limit`."""
+
+    def save(self, license: License) -> None:
+        """Write every field but id, tenant_id, product_id, issued_at; KeyError when unknown."""
+
+
+class Machines(Protocol):
+    def add(self, machine: Machine) -> None:
+        """Conflict("fingerprint") when the license has a machine of that fingerprint_hash (active
+        or not); MissingReference("license") when the license does not exist."""
+
+    def get(self, machine_id: UUID) -> Machine | None: ...
+
+    def by_fingerprint(self, license_id: UUID, fingerprint_hash: str) -> Machine | None: ...
+
+    def list(
+        self, tenant_id: UUID, *, license_id: UUID | None = None, active_only: bool = False
+    ) -> builtins.list[Machine]:
+        """Oldest activation first."""
+
+    def count_active(self, license_id: UUID) -> int: ...
+
+    def save(self, machine: Machine) -> None:
+        """Write every mutable field (not id, tenant_id, license_id, fingerprint_hash); KeyError."""
+
+    def silent(self, now: datetime, limit: int) -> builtins.list[Machine]:
+        """Active machines of every tenant whose seat_expires_at is before `now`, oldest first."""
+
+
+class Invoices(Protocol):
+    def add(self, invoice: Invoice) -> None:
+        """MissingReference("product") when its product does not exist."""
+
+    def get(self, invoice_id: UUID, *, for_update: bool = False) -> Invoice | None: ...
+
+    def save(self, invoice: Invoice) -> None:
+        """Write status, updated_at, license_id, settled_at, provider_invoice_id; KeyError."""
+
+    def list(self, tenant_id: UUID, *, status: str | None = None, limit: int = 100) -> builtins.list[Invoice]:
+        """Newest first (created_at, then id, both descending)."""
+
+    def overdue(self, now: datetime, limit: int) -> builtins.list[Invoice]:
+        """Pending invoices of every tenant whose expires_at is at or before `now`, oldest first."""
+
+
+class DiscountCodes(Protocol):
+    def add(self, code: DiscountCode) -> None:
+        """Conflict("code") when the tenant has a code of that code_hash."""
+
+    def get(self, code_id: UUID, *, for_update: bool = False) -> DiscountCode | None: ...
+
+    def by_hash(self, tenant_id: UUID, code_hash: str, *, for_update: bool = False) -> DiscountCode | None: ...
+
+    def list(self, tenant_id: UUID) -> builtins.list[DiscountCode]: ...
+
+    def save(self, code: DiscountCode) -> None:
+        """Write every mutable field (not id, tenant_id, code_hash, created_at); KeyError."""
+
+
 class Registry(Protocol):
     """The tenant registry's repositories."""
 
@@ -341,7 +475,32 @@ class Webhooks(Protocol):
     def webhook_deliveries(self) -> WebhookDeliveries: ...
 
 
-class Session(Registry, Identity, Platform, Webhooks, Protocol):
+class Licensing(Protocol):
+    """Each tenant's licensing service (specs/licensing.yaml)."""
+
+    @property
+    def issuer_keys(self) -> IssuerKeys: ...
+
+    @property
+    def license_products(self) -> LicenseProducts: ...
+
+    @property
+    def license_policies(self) -> LicensePolicies: ...
+
+    @property
+    def licenses(self) -> Licenses: ...
+
+    @property
+    def machines(self) -> Machines: ...
+
+    @property
+    def invoices(self) -> Invoices: ...
+
+    @property
+    def discount_codes(self) -> DiscountCodes: ...
+
+
+class Session(Registry, Identity, Platform, Webhooks, Licensing, Protocol):
     """One transaction over every group's repositories: the unit of work."""
 
     def record(self, event: Event) -> None:

@@ -359,3 +359,164 @@ def new_job(
         created_at=now,
         tenant_id=tenant_id,
     )
+
+
+# ---------------------------------------------------------------- licensing (specs/licensing.yaml)
+# Every licensing record belongs to one tenant (tenant_id), and goes when its tenant goes.
+
+
+@dataclass
+class IssuerKey:
+    """A tenant's Ed25519 license-signing key. The private key is kept sealed (charter.sealing,
+    where=b"licensing-issuer:<id>"); the newest key not retired signs new licenses, and every key
+    that signed a license stays listed, since the key format names no key."""
+
+    id: UUID
+    tenant_id: UUID
+    public_key: bytes  # raw 32 bytes
+    private_sealed: bytes
+    created_at: datetime
+    retired_at: datetime | None = None  # from then on it signs nothing new
+
+
+@dataclass
+class LicenseProduct:
+    id: UUID
+    tenant_id: UUID
+    slug: str  # unique per tenant
+    name: str
+    created_at: datetime
+    updated_at: datetime
+    description: str = ""
+    price_value: int = 0  # in the smallest unit of price_currency (sats, cents)
+    price_currency: str = "SAT"  # SAT | USD | EUR
+    active: bool = True
+    entitlements_catalog: list[dict] = field(default_factory=list)  # [{slug, name, description}]
+    metadata: dict = field(default_factory=dict)
+
+
+@dataclass
+class LicensePolicy:
+    """A tier of a product: what a license issued under it gets."""
+
+    id: UUID
+    tenant_id: UUID
+    product_id: UUID
+    slug: str  # unique per product
+    name: str
+    created_at: datetime
+    updated_at: datetime
+    description: str = ""
+    duration_seconds: int = 0  # 0: perpetual
+    grace_seconds: int = 0
+    max_machines: int = 1  # 0: unlimited
+    heartbeat_window_seconds: int = 0  # 0: seats never expire; else a machine silent this long loses its seat
+    is_trial: bool = False
+    price_override: int | None = None  # in the product's currency
+    entitlements: list[str] = field(default_factory=list)
+    public: bool = True
+    active: bool = True
+    highlighted: bool = False
+    is_recurring: bool = False
+    renewal_period_days: int = 0
+    trial_days: int = 0
+    tier_rank: int | None = None
+    archived_at: datetime | None = None
+    metadata: dict = field(default_factory=dict)
+
+
+LICENSE_STATUSES = ("active", "revoked", "suspended")
+
+
+@dataclass
+class License:
+    """What a license key says, kept as fields: the key is derived from them (and its issuer key)
+    whenever it is served, byte for byte the same each time. issued_at and expires_at are whole
+    seconds."""
+
+    id: UUID
+    tenant_id: UUID
+    product_id: UUID
+    issuer_key_id: UUID
+    status: str  # LICENSE_STATUSES
+    issued_at: datetime
+    updated_at: datetime
+    policy_id: UUID | None = None
+    expires_at: datetime | None = None  # None: perpetual
+    grace_seconds: int = 0
+    max_machines: int = 1  # 0: unlimited
+    heartbeat_window_seconds: int = 0
+    is_trial: bool = False
+    entitlements: list[str] = field(default_factory=list)
+    fingerprint_hash: str | None = None  # hex SHA-256 the key is bound to; None: unbound
+    buyer_email: str | None = None  # kept lower-cased
+    note: str | None = None
+    invoice_id: UUID | None = None
+    status_reason: str | None = None  # why it was revoked or suspended
+
+
+@dataclass
+class Machine:
+    """A seat: one fingerprint (only its hex SHA-256 is kept) on one license. Active while
+    deactivated_at is None; unique per (license_id, fingerprint_hash), so activating again
+    reuses the row."""
+
+    id: UUID
+    tenant_id: UUID
+    license_id: UUID
+    fingerprint_hash: str
+    activated_at: datetime
+    last_seen_at: datetime
+    hostname: str | None = None
+    platform: str | None = None
+    seat_expires_at: datetime | None = None  # last_seen_at + the license's heartbeat window; None: never
+    deactivated_at: datetime | None = None
+    deactivation_reason: str | None = None
+
+
+INVOICE_STATUSES = ("pending", "settled", "expired", "invalid")
+
+
+@dataclass
+class Invoice:
+    """A purchase (or a free redemption): pending until its provider settles it, which issues
+    exactly one license (license_id)."""
+
+    id: UUID
+    tenant_id: UUID
+    product_id: UUID
+    status: str  # INVOICE_STATUSES
+    provider: str  # "manual", "free", …
+    provider_invoice_id: str
+    amount: int  # to pay, in the product's smallest unit
+    currency: str
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime
+    policy_id: UUID | None = None
+    base_amount: int = 0
+    discount_amount: int = 0
+    code_id: UUID | None = None
+    buyer_email: str | None = None
+    buyer_note: str | None = None
+    license_id: UUID | None = None
+    settled_at: datetime | None = None
+
+
+@dataclass
+class DiscountCode:
+    """A discount (or free-license) code; only its SHA-256 is kept, unique per tenant."""
+
+    id: UUID
+    tenant_id: UUID
+    code_hash: str  # hex SHA-256 of the code as typed, upper-cased
+    label: str  # what admins see: the code's first characters
+    created_at: datetime
+    updated_at: datetime
+    product_id: UUID | None = None  # None: every product
+    percent_off: int = 0  # 0..100; 100 makes a free-license code
+    amount_off: int = 0
+    max_redemptions: int = 0  # 0: unlimited
+    redemptions: int = 0
+    expires_at: datetime | None = None
+    active: bool = True
