@@ -36,6 +36,7 @@ DEFAULTS: dict[str, tuple[int, int] | None] = {
     "exchange.key": (20, 60),  # argon2 runs that failed, for one prefix of a key made before SHA-256
     "verify.ip": (60, 60),  # failures
     "verify.key": (20, 60),  # the same, for verify
+    "recover.ip": (10, 60),  # licensing key recoveries (POST /licensing/{slug}/v1/recover), every attempt
 }
 
 

@@ -9,7 +9,9 @@ string field with NUL answers 400 with the validator's message, and nothing else
 an unknown extra property, which the server ignores, or inside a free-form object, which is kept
 as JSON text faithfully on every store, is accepted.
 
-A string schema that has a pattern already keeps it; tests/spine/test_text.py checks that each
+A string schema marked `x-nul-allowed: true` is left alone: its operation takes any text there and
+answers NUL itself (the licensing validate call answers every key, garbage too, with HTTP 200).
+It must not reach a text column as sent. A string schema that has a pattern already keeps it; tests/spine/test_text.py checks that each
 such pattern in the specs refuses NUL by itself.
 """
 
@@ -54,5 +56,6 @@ def _is_free_string(node: dict) -> bool:
     return (
         is_string
         and not any(k in node for k in ("pattern", "enum", "const", "$ref"))
+        and node.get("x-nul-allowed") is not True
         and node.get("format") not in NUL_FREE_FORMATS
     )

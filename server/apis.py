@@ -14,6 +14,7 @@ from charter.api import Api
 REGISTERED = (
     "services.gateway.api",
     "services.identity.api",
+    "services.licensing.api",
     "services.registry.api",
     "services.webhooks.api",
 )

@@ -1,0 +1,36 @@
+"""Whose licensing service a request reaches: the tenant its path's slug names, when that tenant
+holds the `licensing` entitlement (its trial included) and is switched on. Anything else answers
+one 404, as does an admin credential of another tenant: nobody learns which tenants exist."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from charter.domain import Actor, NotFound
+from store.interface import Session
+from store.models import INACTIVE_TENANT_STATUSES, Tenant, utcnow
+
+ENTITLEMENT = "licensing"
+
+
+def not_found(what: str = "no licensing service at this address") -> NotFound:
+    return NotFound(what, "not_found")
+
+
+def served(s: Session, slug: str, now: datetime | None = None) -> Tenant:
+    """The tenant whose licensing service `slug` names; NotFound when there is none."""
+    tenant = s.tenants.get_by_slug(slug)
+    if tenant is None or tenant.status in INACTIVE_TENANT_STATUSES:
+        raise not_found()
+    held = s.entitlements.get(tenant.id, ENTITLEMENT)
+    if held is None or not held.enabled or (held.expires_at is not None and held.expires_at <= (now or utcnow())):
+        raise not_found()
+    return tenant
+
+
+def administered(s: Session, actor: Actor, slug: str) -> Tenant:
+    """The tenant, when the actor may administer (or read) its licensing; else the same NotFound."""
+    tenant = served(s, slug)
+    if not actor.sees(tenant.id):
+        raise not_found()
+    return tenant

@@ -1,0 +1,87 @@
+"""POST /v1/validate: whether a presented key is good now, always as an answer with `ok`.
+
+The checks, in order: the key's form (`bad_format`), its signature by this tenant's issuer
+(`bad_signature`; a key of another tenant fails here), its license (`not_found`), the license's
+status (`revoked`, `suspended`), the product asked about (`product_mismatch`), the expiry
+(`expired` once the grace period is over; inside it, ok with `in_grace_period`), the fingerprint
+(`fingerprint_mismatch`), and the seats (`too_many_machines`). With a fingerprint, a good key takes
+a seat for it (services.licensing.seats).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+from charter.domain import Actor
+from services.licensing import seats, tenancy
+from services.licensing.issuer import Issuer, KeyRefused, fingerprint_hash
+from services.registry.shapes import ts
+from store.interface import Session, Store
+from store.models import License, Machine, utcnow
+
+
+def _fields(s: Session, lic: License) -> dict:
+    product = s.license_products.get(lic.product_id)
+    out: dict = {
+        "license_id": str(lic.id),
+        "product_id": str(lic.product_id),
+        "product_slug": product.slug if product else "",
+        "issued_at": ts(lic.issued_at),
+        "is_trial": lic.is_trial,
+        "entitlements": list(lic.entitlements),
+        "status": lic.status,
+        "max_machines": lic.max_machines,
+    }
+    if lic.expires_at is not None:
+        out["expires_at"] = ts(lic.expires_at)
+    return out
+
+
+def _refusal(reason: str, s: Session | None = None, lic: License | None = None) -> dict:
+    out = {"ok": False, "reason": reason}
+    if s is not None and lic is not None:
+        out.update(_fields(s, lic))
+    return out
+
+
+def validate(
+    uow: Store,
+    actor: Actor,
+    issuer: Issuer,
+    slug: str,
+    *,
+    key: str,
+    product_slug: str | None = None,
+    fingerprint: str | None = None,
+    hostname: str | None = None,
+    platform: str | None = None,
+) -> dict:
+    now = utcnow()
+    with uow.write() if fingerprint else uow.read() as s:
+        tenant = tenancy.served(s, slug, now)
+        try:
+            lic, payload = issuer.honoured(s, tenant.id, key)
+        except KeyRefused as refused:
+            return _refusal(refused.reason, s, refused.license)
+        if lic.status != "active":
+            return _refusal(lic.status, s, lic)
+        out = {"ok": True, **_fields(s, lic)}
+        if product_slug is not None and product_slug != out["product_slug"]:
+            return _refusal("product_mismatch", s, lic)
+        if lic.expires_at is not None and now >= lic.expires_at:
+            grace_until = lic.expires_at + timedelta(seconds=lic.grace_seconds)
+            if now >= grace_until:
+                return _refusal("expired", s, lic)
+            out.update(in_grace_period=True, grace_until=ts(grace_until))
+        if fingerprint:
+            signed = payload.fingerprint_sha256
+            if signed is not None and signed != hashlib.sha256(fingerprint.encode("utf-8", "surrogatepass")).digest():
+                return _refusal("fingerprint_mismatch", s, lic)
+            lic = s.licenses.get(lic.id, for_update=True) or lic
+            machine: Machine | None
+            machine, why, _ = seats.take(s, actor, lic, fingerprint_hash(fingerprint), hostname, platform, now)
+            if machine is None:
+                return _refusal(why or "too_many_machines", s, lic)
+            out["machine_id"] = str(machine.id)
+        return out
