@@ -7,9 +7,12 @@ from store import interface
 from store.groups import Group, repository
 from store.memory.audit import MemoryAudit
 from store.memory.deliveries import MemoryWebhookDeliveries, MemoryWebhookEvents
+from store.memory.invoices import MemoryDiscountCodes, MemoryInvoices
 from store.memory.jobs import MemoryJobs
 from store.memory.kept import MemoryKeptAnswers
 from store.memory.keys import MemoryApiKeys
+from store.memory.licenses import MemoryLicenses, MemoryMachines
+from store.memory.licensing import MemoryIssuerKeys, MemoryLicensePolicies, MemoryLicenseProducts
 from store.memory.ratelimits import MemoryRateLimits
 from store.memory.sessions import MemoryAuthSessions, MemoryRefreshTokens
 from store.memory.signing import MemorySigningKeys
@@ -43,3 +46,13 @@ class Webhooks(Group, api="webhooks"):
     webhook_endpoints = repository[interface.WebhookEndpoints](MemoryWebhookEndpoints)
     webhook_events = repository[interface.WebhookEvents](MemoryWebhookEvents)
     webhook_deliveries = repository[interface.WebhookDeliveries](MemoryWebhookDeliveries)
+
+
+class Licensing(Group, api="licensing"):
+    issuer_keys = repository[interface.IssuerKeys](MemoryIssuerKeys)
+    license_products = repository[interface.LicenseProducts](MemoryLicenseProducts)
+    license_policies = repository[interface.LicensePolicies](MemoryLicensePolicies)
+    licenses = repository[interface.Licenses](MemoryLicenses)
+    machines = repository[interface.Machines](MemoryMachines)
+    invoices = repository[interface.Invoices](MemoryInvoices)
+    discount_codes = repository[interface.DiscountCodes](MemoryDiscountCodes)

@@ -7,9 +7,12 @@ from store import interface
 from store.groups import Group, repository
 from store.sql.audit import SqlAudit
 from store.sql.deliveries import SqlWebhookDeliveries, SqlWebhookEvents
+from store.sql.invoices import SqlDiscountCodes, SqlInvoices
 from store.sql.jobs import SqlJobs
 from store.sql.kept import SqlKeptAnswers
 from store.sql.keys import SqlApiKeys
+from store.sql.licenses import SqlLicenses, SqlMachines
+from store.sql.licensing import SqlIssuerKeys, SqlLicensePolicies, SqlLicenseProducts
 from store.sql.ratelimits import SqlRateLimits
 from store.sql.sessions import SqlAuthSessions, SqlRefreshTokens
 from store.sql.signing import SqlSigningKeys
@@ -43,3 +46,13 @@ class Webhooks(Group, api="webhooks"):
     webhook_endpoints = repository[interface.WebhookEndpoints](SqlWebhookEndpoints)
     webhook_events = repository[interface.WebhookEvents](SqlWebhookEvents)
     webhook_deliveries = repository[interface.WebhookDeliveries](SqlWebhookDeliveries)
+
+
+class Licensing(Group, api="licensing"):
+    issuer_keys = repository[interface.IssuerKeys](SqlIssuerKeys)
+    license_products = repository[interface.LicenseProducts](SqlLicenseProducts)
+    license_policies = repository[interface.LicensePolicies](SqlLicensePolicies)
+    licenses = repository[interface.Licenses](SqlLicenses)
+    machines = repository[interface.Machines](SqlMachines)
+    invoices = repository[interface.Invoices](SqlInvoices)
+    discount_codes = repository[interface.DiscountCodes](SqlDiscountCodes)

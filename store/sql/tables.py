@@ -301,6 +301,175 @@ webhook_deliveries = sa.Table(
     sa.Index(None, "event_id"),
 )
 
+# ---------------------------------------------------------------------------------- licensing
+# Every record belongs to a tenant and goes with it (ON DELETE CASCADE); policies, licenses and
+# invoices go with their product, machines with their license. Ids a record keeps of records it
+# does not depend on (a license's policy_id and invoice_id, an invoice's policy_id, code_id and
+# license_id, a code's product_id) have no foreign key: they say what it was made from, and
+# nothing deletes those records but their tenant's (or product's) deletion, which takes this one too.
+
+
+def _tenant_id() -> sa.Column:
+    return sa.Column("tenant_id", sa.Uuid(), sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
+
+
+license_issuer_keys = sa.Table(
+    "license_issuer_keys",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    _tenant_id(),
+    sa.Column("public_key", sa.LargeBinary(), nullable=False),
+    sa.Column("private_sealed", sa.LargeBinary(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("retired_at", UtcDateTime(), nullable=True),
+    sa.Index(None, "tenant_id"),
+)
+
+license_products = sa.Table(
+    "license_products",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    _tenant_id(),
+    sa.Column("slug", sa.String(), nullable=False),
+    sa.Column("name", sa.String(), nullable=False),
+    sa.Column("description", sa.Text(), nullable=False),
+    sa.Column("price_value", sa.BigInteger(), nullable=False),
+    sa.Column("price_currency", sa.String(), nullable=False),
+    sa.Column("active", sa.Boolean(), nullable=False),
+    sa.Column("entitlements_catalog", _json(), nullable=False),
+    sa.Column("metadata", _json(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("tenant_id", "slug"),  # also the tenant's index
+)
+
+license_policies = sa.Table(
+    "license_policies",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    _tenant_id(),
+    sa.Column("product_id", sa.Uuid(), sa.ForeignKey("license_products.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("slug", sa.String(), nullable=False),
+    sa.Column("name", sa.String(), nullable=False),
+    sa.Column("description", sa.Text(), nullable=False),
+    sa.Column("duration_seconds", sa.BigInteger(), nullable=False),
+    sa.Column("grace_seconds", sa.BigInteger(), nullable=False),
+    sa.Column("max_machines", sa.Integer(), nullable=False),
+    sa.Column("heartbeat_window_seconds", sa.BigInteger(), nullable=False),
+    sa.Column("is_trial", sa.Boolean(), nullable=False),
+    sa.Column("price_override", sa.BigInteger(), nullable=True),
+    sa.Column("entitlements", _json(), nullable=False),
+    sa.Column("public", sa.Boolean(), nullable=False),
+    sa.Column("active", sa.Boolean(), nullable=False),
+    sa.Column("highlighted", sa.Boolean(), nullable=False),
+    sa.Column("is_recurring", sa.Boolean(), nullable=False),
+    sa.Column("renewal_period_days", sa.Integer(), nullable=False),
+    sa.Column("trial_days", sa.Integer(), nullable=False),
+    sa.Column("tier_rank", sa.Integer(), nullable=True),
+    sa.Column("archived_at", UtcDateTime(), nullable=True),
+    sa.Column("metadata", _json(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("product_id", "slug"),  # also the product's index
+    sa.Index(None, "tenant_id"),
+)
+
+licenses = sa.Table(
+    "licenses",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    _tenant_id(),
+    sa.Column("product_id", sa.Uuid(), sa.ForeignKey("license_products.id", ondelete="CASCADE"), nullable=False),
+    # The key that signed it: issuer keys are never deleted but with their tenant.
+    sa.Column("issuer_key_id", sa.Uuid(), nullable=False),
+    sa.Column("policy_id", sa.Uuid(), nullable=True),
+    sa.Column("status", sa.String(), nullable=False),
+    sa.Column("issued_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=True),
+    sa.Column("grace_seconds", sa.BigInteger(), nullable=False),
+    sa.Column("max_machines", sa.Integer(), nullable=False),
+    sa.Column("heartbeat_window_seconds", sa.BigInteger(), nullable=False),
+    sa.Column("is_trial", sa.Boolean(), nullable=False),
+    sa.Column("entitlements", _json(), nullable=False),
+    sa.Column("fingerprint_hash", sa.String(), nullable=True),
+    sa.Column("buyer_email", sa.String(), nullable=True),
+    sa.Column("note", sa.Text(), nullable=True),
+    sa.Column("invoice_id", sa.Uuid(), nullable=True),
+    sa.Column("status_reason", sa.Text(), nullable=True),
+    sa.Index(None, "tenant_id", "buyer_email"),
+    sa.Index(None, "tenant_id", "product_id"),
+    sa.Index(None, "product_id"),  # the product's cascade
+    sa.Index(None, "invoice_id"),
+)
+
+ACTIVE_SEAT = "deactivated_at IS NULL"
+license_machines = sa.Table(
+    "license_machines",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    _tenant_id(),
+    sa.Column("license_id", sa.Uuid(), sa.ForeignKey("licenses.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("fingerprint_hash", sa.String(), nullable=False),
+    sa.Column("hostname", sa.String(), nullable=True),
+    sa.Column("platform", sa.String(), nullable=True),
+    sa.Column("activated_at", UtcDateTime(), nullable=False),
+    sa.Column("last_seen_at", UtcDateTime(), nullable=False),
+    sa.Column("seat_expires_at", UtcDateTime(), nullable=True),
+    sa.Column("deactivated_at", UtcDateTime(), nullable=True),
+    sa.Column("deactivation_reason", sa.Text(), nullable=True),
+    sa.UniqueConstraint("license_id", "fingerprint_hash"),  # also the license's index
+    sa.Index(None, "tenant_id"),
+    # silent(): one ordered range scan over the active seats that can expire
+    sa.Index(None, "seat_expires_at", postgresql_where=sa.text(ACTIVE_SEAT), sqlite_where=sa.text(ACTIVE_SEAT)),
+)
+
+license_invoices = sa.Table(
+    "license_invoices",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    _tenant_id(),
+    sa.Column("product_id", sa.Uuid(), sa.ForeignKey("license_products.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("policy_id", sa.Uuid(), nullable=True),
+    sa.Column("status", sa.String(), nullable=False),
+    sa.Column("provider", sa.String(), nullable=False),
+    sa.Column("provider_invoice_id", sa.String(), nullable=False),
+    sa.Column("amount", sa.BigInteger(), nullable=False),
+    sa.Column("currency", sa.String(), nullable=False),
+    sa.Column("base_amount", sa.BigInteger(), nullable=False),
+    sa.Column("discount_amount", sa.BigInteger(), nullable=False),
+    sa.Column("code_id", sa.Uuid(), nullable=True),
+    sa.Column("buyer_email", sa.String(), nullable=True),
+    sa.Column("buyer_note", sa.Text(), nullable=True),
+    sa.Column("license_id", sa.Uuid(), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.Column("settled_at", UtcDateTime(), nullable=True),
+    sa.Index(None, "tenant_id", "created_at"),
+    sa.Index(None, "product_id"),  # the product's cascade
+    sa.Index(None, "status", "expires_at"),  # overdue()
+)
+
+license_discount_codes = sa.Table(
+    "license_discount_codes",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    _tenant_id(),
+    sa.Column("product_id", sa.Uuid(), nullable=True),  # NULL: every product
+    sa.Column("code_hash", sa.String(), nullable=False),
+    sa.Column("label", sa.String(), nullable=False),
+    sa.Column("percent_off", sa.Integer(), nullable=False),
+    sa.Column("amount_off", sa.BigInteger(), nullable=False),
+    sa.Column("max_redemptions", sa.Integer(), nullable=False),
+    sa.Column("redemptions", sa.Integer(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=True),
+    sa.Column("active", sa.Boolean(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("tenant_id", "code_hash"),  # also the tenant's index
+)
+
 # Every table, parents before children (the tests empty them in reverse order on SQLite).
 ALL = (
     tenants,
@@ -318,4 +487,11 @@ ALL = (
     webhook_endpoints,
     webhook_events,
     webhook_deliveries,
+    license_issuer_keys,
+    license_products,
+    license_policies,
+    licenses,
+    license_machines,
+    license_invoices,
+    license_discount_codes,
 )

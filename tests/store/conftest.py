@@ -13,9 +13,16 @@ from store.models import (
     ApiKey,
     AuditDraft,
     AuthSession,
+    DiscountCode,
     Entitlement,
+    Invoice,
+    IssuerKey,
     Job,
     KeptAnswer,
+    License,
+    LicensePolicy,
+    LicenseProduct,
+    Machine,
     Membership,
     RefreshToken,
     SigningKey,
@@ -169,6 +176,97 @@ def make_endpoint(tenant_id, url: str = "https://hooks.example.com/in", **fields
     return WebhookEndpoint(**{**values, **fields})
 
 
+def make_issuer_key(tenant_id, **fields) -> IssuerKey:
+    values = dict(
+        id=uuid4(),
+        tenant_id=tenant_id,
+        public_key=uuid4().bytes + uuid4().bytes,
+        private_sealed=b"\x00sealed\xff" + uuid4().bytes,
+        created_at=utcnow(),
+    )
+    return IssuerKey(**{**values, **fields})
+
+
+def make_product(tenant_id, slug: str | None = None, **fields) -> LicenseProduct:
+    now = utcnow()
+    values = dict(
+        id=uuid4(), tenant_id=tenant_id, slug=slug or f"p-{uuid4().hex[:8]}", name="Pro", created_at=now, updated_at=now
+    )
+    return LicenseProduct(**{**values, **fields})
+
+
+def make_policy(tenant_id, product_id, slug: str | None = None, **fields) -> LicensePolicy:
+    now = utcnow()
+    values = dict(
+        id=uuid4(),
+        tenant_id=tenant_id,
+        product_id=product_id,
+        slug=slug or f"tier-{uuid4().hex[:8]}",
+        name="Standard",
+        created_at=now,
+        updated_at=now,
+    )
+    return LicensePolicy(**{**values, **fields})
+
+
+def make_license(tenant_id, product_id, issuer_key_id=None, **fields) -> License:
+    now = utcnow().replace(microsecond=0)
+    values = dict(
+        id=uuid4(),
+        tenant_id=tenant_id,
+        product_id=product_id,
+        issuer_key_id=issuer_key_id or uuid4(),
+        status="active",
+        issued_at=now,
+        updated_at=now,
+    )
+    return License(**{**values, **fields})
+
+
+def make_machine(tenant_id, license_id, fingerprint_hash: str | None = None, **fields) -> Machine:
+    now = utcnow()
+    values = dict(
+        id=uuid4(),
+        tenant_id=tenant_id,
+        license_id=license_id,
+        fingerprint_hash=fingerprint_hash or uuid4().hex + uuid4().hex,
+        activated_at=now,
+        last_seen_at=now,
+    )
+    return Machine(**{**values, **fields})
+
+
+def make_invoice(tenant_id, product_id, **fields) -> Invoice:
+    now = utcnow()
+    values = dict(
+        id=uuid4(),
+        tenant_id=tenant_id,
+        product_id=product_id,
+        status="pending",
+        provider="manual",
+        provider_invoice_id=f"inv-{uuid4().hex[:8]}",
+        amount=1000,
+        currency="SAT",
+        created_at=now,
+        updated_at=now,
+        expires_at=now + timedelta(hours=1),
+    )
+    return Invoice(**{**values, **fields})
+
+
+def make_code(tenant_id, code_hash: str | None = None, **fields) -> DiscountCode:
+    now = utcnow()
+    values = dict(
+        id=uuid4(),
+        tenant_id=tenant_id,
+        code_hash=code_hash or uuid4().hex + uuid4().hex,
+        label="SPRING",
+        created_at=now,
+        updated_at=now,
+    )
+    return DiscountCode(**{**values, **fields})
+
+
 @pytest.fixture
 def make():
     """The factories, as a fixture: test modules here are not importable packages."""
@@ -186,6 +284,13 @@ def make():
         kept_answer=make_kept_answer,
         job=make_job,
         endpoint=make_endpoint,
+        issuer_key=make_issuer_key,
+        product=make_product,
+        policy=make_policy,
+        license=make_license,
+        machine=make_machine,
+        invoice=make_invoice,
+        code=make_code,
     )
 
 

@@ -17,6 +17,15 @@ GROUPS = {
     "identity": {"users", "memberships", "auth_sessions", "refresh_tokens", "signing_keys", "rate_limits"},
     "platform": {"kept_answers", "jobs"},
     "webhooks": {"webhook_endpoints", "webhook_events", "webhook_deliveries"},
+    "licensing": {
+        "issuer_keys",
+        "license_products",
+        "license_policies",
+        "licenses",
+        "machines",
+        "invoices",
+        "discount_codes",
+    },
 }
 
 
@@ -35,6 +44,7 @@ def test_both_stores_declare_the_interface_groups(session_class):
         "identity": _protocol_members(interface.Identity),
         "platform": _protocol_members(interface.Platform),
         "webhooks": _protocol_members(interface.Webhooks),
+        "licensing": _protocol_members(interface.Licensing),
     }
 
 

@@ -364,7 +364,35 @@ def _rows_everywhere(store, make):
             delivery = WebhookDelivery(uuid4(), endpoint.tenant_id, endpoint.id, event.id, event.type, now, now)
             s.webhook_deliveries.add(delivery)
             w.events[name], w.deliveries[name] = event, delivery
+        w.licensing = {}
+        for name, tenant in (("doomed", doomed), ("kept", kept)):
+            key, product = make.issuer_key(tenant.id), make.product(tenant.id)
+            policy = make.policy(tenant.id, product.id)
+            license = make.license(tenant.id, product.id, key.id, policy_id=policy.id)
+            records = {
+                "issuer_keys": key,
+                "license_products": product,
+                "license_policies": policy,
+                "licenses": license,
+                "machines": make.machine(tenant.id, license.id),
+                "invoices": make.invoice(tenant.id, product.id),
+                "discount_codes": make.code(tenant.id),
+            }
+            for repository, record in records.items():
+                getattr(s, repository).add(record)
+            w.licensing[name] = records
     return w
+
+
+LICENSING = (
+    "issuer_keys",
+    "license_products",
+    "license_policies",
+    "licenses",
+    "machines",
+    "invoices",
+    "discount_codes",
+)
 
 
 def _observe(s, w) -> dict:
@@ -388,6 +416,13 @@ def _observe(s, w) -> dict:
         "webhook_endpoints": {name: s.webhook_endpoints.get(e.id) is not None for name, e in w.endpoints.items()},
         "webhook_events": {name: s.webhook_events.get(e.id) is not None for name, e in w.events.items()},
         "webhook_deliveries": {name: s.webhook_deliveries.get(d.id) is not None for name, d in w.deliveries.items()},
+        **{
+            repository: {
+                name: getattr(s, repository).get(records[repository].id) is not None
+                for name, records in w.licensing.items()
+            }
+            for repository in LICENSING
+        },
     }
 
 
@@ -423,6 +458,7 @@ def test_tenant_delete_does_what_every_aggregate_declares(store, make):
         "webhook_endpoints": {"doomed": False, "kept": True},  # deleted
         "webhook_events": {"doomed": False, "kept": True},  # deleted
         "webhook_deliveries": {"doomed": False, "kept": True},  # deleted
+        **{repository: {"doomed": False, "kept": True} for repository in LICENSING},  # deleted
     }
     assert after["users"] == w.user and after["rate_limits"] == pytest.approx(10.0)
     # What went left nothing behind: its slug, key id and token hash are free again.
