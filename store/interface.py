@@ -290,7 +290,10 @@ class Jobs(Protocol):
 # Every licensing record has a tenant: add() raises MissingReference("tenant") when it does not
 # exist, and the records go when their tenant is deleted. for_update=True locks the row until the
 # session ends (PostgreSQL: FOR UPDATE; SQLite: write sessions are serialised; memory: the lock).
-# Lists are oldest first (created_at, then id) unless a method says otherwise.
+# Lists are oldest first (created_at, then id) unless a method says otherwise; ids break ties
+# by their text. A parent (a policy's product, a machine's license, …) is looked up by id alone:
+# add() does not check that it is of the record's tenant, so callers find it within the tenant
+# first. A record naming neither an existing tenant nor an existing parent is MissingReference("tenant").
 
 
 class IssuerKeys(Protocol):
@@ -380,7 +383,8 @@ class Machines(Protocol):
         """Write every mutable field (not id, tenant_id, license_id, fingerprint_hash); KeyError."""
 
     def silent(self, now: datetime, limit: int) -> builtins.list[Machine]:
-        """Active machines of every tenant whose seat_expires_at is before `now`, oldest first."""
+        """Active machines of every tenant whose seat_expires_at is before `now`, oldest first:
+        the seat that ended first (seat_expires_at, then id), at most `limit`."""
 
 
 class Invoices(Protocol):
@@ -396,7 +400,8 @@ class Invoices(Protocol):
         """Newest first (created_at, then id, both descending)."""
 
     def overdue(self, now: datetime, limit: int) -> builtins.list[Invoice]:
-        """Pending invoices of every tenant whose expires_at is at or before `now`, oldest first."""
+        """Pending invoices of every tenant whose expires_at is at or before `now`, oldest first:
+        the first to expire (expires_at, then id), at most `limit`."""
 
 
 class DiscountCodes(Protocol):
