@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from auth.context import Auth
-from charter import runtime
 from charter.runtime import actor, store
 from handlers.licensing._common import config
 from services.licensing import purchases
@@ -22,5 +20,4 @@ def redeem(tenant_slug: str, body: dict) -> dict:
 
 
 def recover(tenant_slug: str, body: dict) -> dict:
-    auth = runtime.services().get(Auth)
-    return purchases.recover(store(), actor(), config(), auth, tenant_slug, body["invoice_id"], body["email"])
+    return purchases.recover(store(), actor(), config(), tenant_slug, body["invoice_id"], body["email"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from auth.context import Auth
 from charter.api import Api, Permissions
 from charter.config import seconds
 from charter.runtime import Services
@@ -22,6 +23,7 @@ def build(services: Services) -> list[object]:
     env = services.settings.env
     config = Licensing(
         Issuer(services.get(Sealer)),
+        services.get(Auth).limits,
         public_url=env.get("CHARTER_PUBLIC_URL", "").strip() or Licensing.public_url,
         invoice_ttl=timedelta(seconds=seconds(env, "CHARTER_LICENSING_INVOICE_TTL_S", 3600)),
     )

@@ -10,7 +10,6 @@ from dataclasses import replace
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from auth.context import Auth
 from charter.domain import Actor, Conflict, Event, Invalid, NotFound
 from charter.jobs import Context, JobType, Periodic
 from services.licensing import catalog, codes, licenses, payments, shapes, tenancy
@@ -211,10 +210,10 @@ def redeem(uow: Store, actor: Actor, config: Licensing, slug: str, fields: dict)
         }
 
 
-def recover(uow: Store, actor: Actor, config: Licensing, auth: Auth, slug: str, invoice_id: str, email: str) -> dict:
+def recover(uow: Store, actor: Actor, config: Licensing, slug: str, invoice_id: str, email: str) -> dict:
     """The key of a settled purchase, given its invoice and its buyer's email; one generic 404
     for any mismatch, and at most 10 attempts a minute from one address (every worker counts)."""
-    auth.limits.acquire(uow, "recover", ip=actor.source_ip or "-")
+    config.limits.acquire(uow, "recover", ip=actor.source_ip or "-")
     mismatch = NotFound("no license for that invoice and email", "not_found")
     with uow.read() as s:
         tenant = tenancy.served(s, slug)

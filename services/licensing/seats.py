@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 from charter.domain import Actor, Event, NotFound
@@ -63,7 +64,7 @@ def take(
     taken = s.machines.count_active(lic.id)
     if lic.max_machines and taken >= lic.max_machines:
         return None, ("fingerprint_mismatch" if lic.max_machines == 1 else "too_many_machines"), taken
-    fields = dict(
+    fields: dict[str, Any] = dict(
         activated_at=now,
         last_seen_at=now,
         seat_expires_at=_lapse(lic, now),

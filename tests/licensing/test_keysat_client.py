@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-from keysat_licensing_client import Client, LicensingError, PublicKey, Verifier, ValidateOptions
+from keysat_licensing_client import Client, LicensingError, PublicKey, ValidateOptions, Verifier
 
 from tests.helpers import ADMIN
 from tests.licensing.helpers import code, issue, licensed_tenant, policy, prefix, product
@@ -207,17 +207,25 @@ def test_purchase_manual_settle_wait_and_recover(shop):
     assert session.poll_url.endswith(f"{prefix(shop.tenant)}/v1/purchase/{session.invoice_id}")
     assert c.poll_purchase(session.invoice_id).status == "pending"
     got: list[str] = []
-    waiter = threading.Thread(target=lambda: got.append(c.wait_for_license(session.invoice_id, interval_s=0.2, timeout_s=20)))
+    waiter = threading.Thread(
+        target=lambda: got.append(c.wait_for_license(session.invoice_id, interval_s=0.2, timeout_s=20))
+    )
     waiter.start()
-    paid = [shop.admin.post(f"{prefix(shop.tenant)}/v1/admin/invoices/{session.invoice_id}/mark-paid") for _ in range(2)]
+    paid = [
+        shop.admin.post(f"{prefix(shop.tenant)}/v1/admin/invoices/{session.invoice_id}/mark-paid") for _ in range(2)
+    ]
     waiter.join(timeout=30)
     assert all(r.status_code == 200 for r in paid) and paid[0].json()["license_id"] == paid[1].json()["license_id"]
     assert got and c.validate(got[0]).ok
     recovered = httpx.post(
-        f"{shop.base}{prefix(shop.tenant)}/v1/recover", json={"invoice_id": session.invoice_id, "email": "buyer@example.com"}
+        f"{shop.base}{prefix(shop.tenant)}/v1/recover",
+        json={"invoice_id": session.invoice_id, "email": "buyer@example.com"},
     )
     assert recovered.status_code == 200 and recovered.json()["license_key"] == got[0]
-    wrong = httpx.post(f"{shop.base}{prefix(shop.tenant)}/v1/recover", json={"invoice_id": session.invoice_id, "email": "x@example.com"})
+    wrong = httpx.post(
+        f"{shop.base}{prefix(shop.tenant)}/v1/recover",
+        json={"invoice_id": session.invoice_id, "email": "x@example.com"},
+    )
     assert wrong.status_code == 404
 
 
