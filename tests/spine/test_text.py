@@ -38,7 +38,9 @@ def test_every_string_of_the_served_document_refuses_nul_in_its_schema():
     open_ended = [
         where
         for where, schema in _strings(SERVED)
-        if not ({"pattern", "enum", "const"} & set(schema)) and schema.get("format") not in text.NUL_FREE_FORMATS
+        if not ({"pattern", "enum", "const"} & set(schema))
+        and schema.get("format") not in text.NUL_FREE_FORMATS
+        and schema.get("x-nul-allowed") is not True
     ]
     assert open_ended == []
     assert r"^[^\x00]{1,200}$" in PATTERNS or any(p.startswith(r"^[^\x00]") for p in PATTERNS)
@@ -94,3 +96,16 @@ def test_a_lone_surrogate_is_still_refused_anywhere_in_a_body(client):
         headers={"content-type": "application/json"},
     )
     assert_error(r, 400, "invalid_input")
+
+
+def test_only_the_licensing_calls_that_answer_any_text_take_nul():
+    """`x-nul-allowed` is for fields whose operation answers every value itself, never with 400:
+    the key and fingerprint of the Keysat client's calls (validate answers garbage with 200)."""
+    allowed = sorted(where for where, schema in _strings(SERVED) if schema.get("x-nul-allowed") is True)
+    assert allowed == [
+        "#/components/schemas/MachineRequest/properties/fingerprint",
+        "#/components/schemas/MachineRequest/properties/key",
+        "#/components/schemas/ValidateRequest/properties/fingerprint",
+        "#/components/schemas/ValidateRequest/properties/key",
+        "#/components/schemas/ValidateRequest/properties/product_slug",
+    ]
