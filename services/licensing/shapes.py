@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.registry.shapes import ts
-from store.models import DiscountCode, Invoice, License, LicensePolicy, LicenseProduct, Machine
+from store.models import ApiKey, DiscountCode, Invoice, License, LicensePolicy, LicenseProduct, Machine
 
 
 def _present(out: dict[str, Any]) -> dict[str, Any]:
@@ -160,5 +160,20 @@ def invoice(i: Invoice) -> dict:
             "created_at": ts(i.created_at),
             "expires_at": ts(i.expires_at),
             "settled_at": ts(i.settled_at),
+        }
+    )
+
+
+def api_key(key: ApiKey, role: str) -> dict:
+    return _present(
+        {
+            "id": str(key.id),
+            "label": key.name,
+            "role": role,
+            "scopes": list(key.scopes),
+            "prefix": key.prefix,
+            "created_at": ts(key.created_at),
+            "last_used_at": ts(key.last_used_at),
+            "revoked_at": ts(key.revoked_at),
         }
     )

@@ -29,7 +29,10 @@ def bases(app, store):
 
         second = SqlStore(str(store.url.render_as_string(hide_password=False)))
     with ExitStack() as stack:
-        yield [stack.enter_context(running(app)), stack.enter_context(running(create_app(store=second, settings=settings())))]
+        yield [
+            stack.enter_context(running(app)),
+            stack.enter_context(running(create_app(store=second, settings=settings()))),
+        ]
         if second is not store:
             stack.callback(second.close)
 
@@ -69,7 +72,9 @@ def test_activations_racing_for_the_last_seat_have_one_winner(bases, client, sho
     key = issue(client, shop, policy_slug="team")["license_key"]
     for fp in ("a", "b"):
         assert client.post(f"{p}/v1/machines/activate", json={"key": key, "fingerprint": fp}).json()["ok"]
-    answers = _race(bases, 8, lambda c, i: c.post(f"{p}/v1/machines/activate", json={"key": key, "fingerprint": f"r{i}"}))
+    answers = _race(
+        bases, 8, lambda c, i: c.post(f"{p}/v1/machines/activate", json={"key": key, "fingerprint": f"r{i}"})
+    )
     outcomes = [r.json() for r in answers]
     assert sum(o["ok"] for o in outcomes) == 1, outcomes
     assert {o.get("reason") for o in outcomes if not o["ok"]} == {"too_many_machines"}
