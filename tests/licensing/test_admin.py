@@ -20,7 +20,9 @@ def test_a_tenant_admin_runs_its_own_licensing_and_a_member_reads(client, store)
     r = client.post(f"{p}/v1/admin/products", json={"slug": "app", "name": "App"}, headers=admin)
     assert r.status_code == 201, r.text
     assert client.get(f"{p}/v1/admin/products", headers=member).json()["items"][0]["slug"] == "app"
-    assert_error(client.post(f"{p}/v1/admin/products", json={"slug": "x", "name": "X"}, headers=member), 403, "forbidden")
+    assert_error(
+        client.post(f"{p}/v1/admin/products", json={"slug": "x", "name": "X"}, headers=member), 403, "forbidden"
+    )
     assert audit(client, action="license_product.created")[0]["tenant_id"] == tenant["id"]
 
 
@@ -39,7 +41,9 @@ def test_another_tenants_admin_gets_404_on_every_admin_path(client, store):
     ):
         assert_error(client.request(method, p + path, headers=stranger), 404, "not_found")
     # and at its own prefix, another tenant's license is not found either
-    assert_error(client.get(f"{prefix(theirs)}/v1/admin/licenses/{lic['id']}", headers=stranger), 404, "license_not_found")
+    assert_error(
+        client.get(f"{prefix(theirs)}/v1/admin/licenses/{lic['id']}", headers=stranger), 404, "license_not_found"
+    )
 
 
 def test_without_the_entitlement_everything_is_404(client, anonymous):
@@ -60,7 +64,11 @@ def test_rules_and_their_codes(client):
     assert_error(client.post(f"{p}/v1/admin/products", json={"slug": "app", "name": "Again"}), 409, "slug_taken")
     bad = {"product_slug": "app", "slug": "x", "name": "X", "entitlements": ["nope"]}
     assert_error(client.post(f"{p}/v1/admin/policies", json=bad), 400, "unknown_entitlement")
-    assert_error(client.post(f"{p}/v1/admin/policies", json={**bad, "product_slug": "none", "entitlements": []}), 404, "product_not_found")
+    assert_error(
+        client.post(f"{p}/v1/admin/policies", json={**bad, "product_slug": "none", "entitlements": []}),
+        404,
+        "product_not_found",
+    )
     lic = issue(client, tenant)
     for _ in range(2):
         r = client.post(f"{p}/v1/admin/licenses/{lic['id']}/revoke", json={"reason": "chargeback"})
@@ -68,7 +76,9 @@ def test_rules_and_their_codes(client):
     assert_error(client.post(f"{p}/v1/admin/licenses/{lic['id']}/suspend"), 409, "invalid_transition")
     assert len(audit(client, action="license.revoked")) == 1
     code(client, tenant, code="SAVE10", percent_off=10)
-    assert_error(client.post(f"{p}/v1/admin/discount-codes", json={"code": "save10", "percent_off": 5}), 409, "code_taken")
+    assert_error(
+        client.post(f"{p}/v1/admin/discount-codes", json={"code": "save10", "percent_off": 5}), 409, "code_taken"
+    )
     listed = client.get(f"{p}/v1/admin/discount-codes").json()["items"]
     assert "SAVE10" not in str(listed)  # only its hash is kept
 
@@ -83,7 +93,9 @@ def test_archived_policies_leave_the_public_tiers_but_their_licenses_validate(cl
     assert r.status_code == 200 and r.json()["archived_at"]
     assert anonymous.get(f"{p}/v1/products/app/policies").json()["policies"] == []
     assert anonymous.post(f"{p}/v1/validate", json={"key": key}).json()["ok"]
-    assert_error(anonymous.post(f"{p}/v1/purchase", json={"product": "app", "policy_slug": "team"}), 400, "policy_unavailable")
+    assert_error(
+        anonymous.post(f"{p}/v1/purchase", json={"product": "app", "policy_slug": "team"}), 400, "policy_unavailable"
+    )
 
 
 def test_scoped_api_keys_grant_their_role_and_nothing_more(client, store):

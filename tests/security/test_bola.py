@@ -39,7 +39,7 @@ from tests.identity.helpers import PASSWORD, login, service_token, session
 from tests.security import served as served_doc
 from tests.security.rows import PLACEHOLDER, Public, Route, template_positions
 from tests.security.served import Operation, create_app
-from tests.security.tables import has_row, row
+from tests.security.tables import has_row, row, tabled
 
 HIDDEN, FORBIDDEN, MISMATCH = 404, 403, 401
 # the only audit events a probe may cause: the gate's own, and a refused login's
@@ -516,7 +516,7 @@ def test_bola_probe(client, store, request, capsys):
     w = _setup(client, store)
     before = _snapshot(client, w.a.tenant_id)
     run = Runner(client, w)
-    served = served_doc.fetch(client).operations()
+    served = tabled(served_doc.fetch(client).operations())
     missing = [op.op_id for op in served if not has_row(op.op_id)]
     assert not missing, f"operations with no row in their API's table: {missing}"
     # stable: B's objects a row would remove (a `last` row) go after every other row's controls

@@ -45,7 +45,7 @@ from tests.security.rows import (
     Row,
 )
 from tests.security.served import create_app
-from tests.security.tables import has_row, row
+from tests.security.tables import has_row, row, tabled
 
 ROOT = Path(__file__).resolve().parents[2]
 MATRIX_CALLERS = CALLERS + [ANONYMOUS]
@@ -227,7 +227,7 @@ def test_function_level_authorization_matrix(client, store):
     b = create_tenant(client, slug="bravo-matrix", name="Bravo Matrix")
     callers = Callers(client, store, b)
     b_key = create_key(client, b["id"], name="verify-me")["plaintext"]
-    ops = served_doc.fetch(client).operations()
+    ops = tabled(served_doc.fetch(client).operations())
     missing = [op.op_id for op in ops if not has_row(op.op_id)]
     assert not missing, f"operations with no row in their API's table: {missing}"
     ops.sort(key=lambda op: row(op.op_id).access.last)  # a wrong grant there would break B: last

@@ -11,11 +11,21 @@ import pkgutil
 from tests.security.rows import Row
 from tests.security.served import api_of
 
-TABLES: dict[str, dict[str, Row]] = {
-    info.name: importlib.import_module(f"{__name__}.{info.name}").ROWS
+_MODULES = {
+    info.name: importlib.import_module(f"{__name__}.{info.name}")
     for info in pkgutil.iter_modules(__path__)
     if not info.name.startswith("_")
 }
+TABLES: dict[str, dict[str, Row]] = {name: module.ROWS for name, module in _MODULES.items()}
+# APIs whose table is not written yet (`PENDING = "why, and what covers it meanwhile"` in its
+# module, with no rows): the 401 sweep still covers their protected operations; the BOLA probe
+# and the role matrix leave them out until the table is there. test_tables lists them.
+PENDING: dict[str, str] = {name: module.PENDING for name, module in _MODULES.items() if getattr(module, "PENDING", "")}
+
+
+def tabled(ops: list) -> list:
+    """The operations whose API has its table (not PENDING)."""
+    return [op for op in ops if api_of(op.op_id) not in PENDING]
 
 
 def row(op_id: str) -> Row:
