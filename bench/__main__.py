@@ -124,7 +124,7 @@ def header(
             ),
             "  auth      CHARTER_ADMIN_KEY set; GET tenant with a tenant-bound service token (API key with "
             "tenants:read, exchanged at /v1/auth/token), POST tenant and GET audit with the admin key, "
-            "verify public"
+            "verify and licensing validate public"
             + (f"; CHARTER_SERVICE_TOKEN_TTL={token_ttl} (the rounds outlast the default)" if token_ttl else ""),
             f"  load      {driver}; scenario 3: asyncio open loop, {VERIFY_RATE} req/s over "
             f"{OPEN_LOOP_CONNECTIONS} connections",

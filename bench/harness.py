@@ -23,6 +23,7 @@ from bench.load import Op, Result
 from bench.report import Summary
 from bench.servers import bearer
 from bench.worktree import Checkout
+from charter import sealing
 
 TENANT_BODY = '{"slug":"{slug}","name":"Bench tenant"}'
 POST_TENANT = Op("POST", "/v1/tenants", TENANT_BODY)
@@ -64,7 +65,10 @@ class Run:
         self.root = root
         self.baseline = baseline  # another revision served next to Charter in scenario 1
         self.admin_key = secrets.token_urlsafe(32)  # every server's CHARTER_ADMIN_KEY
-        self.env = {"CHARTER_SERVICE_TOKEN_TTL": str(options.token_ttl)} if options.token_ttl else {}
+        # Every server's CHARTER_SECRET_KEY (secrets at rest: required on PostgreSQL), fresh per run.
+        self.env = {"CHARTER_SECRET_KEY": sealing.new_key()}
+        if options.token_ttl:
+            self.env["CHARTER_SERVICE_TOKEN_TTL"] = str(options.token_ttl)
         self.pg_problem: str | None = None
         self.memory: dict[str, Summary] = {}  # scenario 1's Charter memory numbers, by operation
         self.peer_memory: dict[str, Summary] = {}
@@ -130,12 +134,14 @@ class Run:
     # ---------------------------------------------------------------------------- driving
 
     def closed(self, server: servers.Server, op: Op, duration: int | None = None) -> Result:
+        """A closed loop; a body with "{slug}" gets a fresh slug per request, any other body is
+        sent as it is (wrk's script then formats its request once, not once per request)."""
         return load.closed_loop(
             server.base,
             op,
             duration or self.options.duration,
             self.options.connections,
-            self.tag(),
+            self.tag() if "{slug}" in (op.body or "") else "",
             use_wrk=self.options.use_wrk,
         )
 
