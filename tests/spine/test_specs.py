@@ -426,4 +426,5 @@ def test_check_validates_the_shared_components_a_spec_pulls_in(tmp_path):
         "registry.yaml",
         "identity.yaml",
         "webhooks.yaml",
+        "licensing.yaml",
     }, found
