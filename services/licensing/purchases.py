@@ -77,18 +77,12 @@ def _tier(s: Session, product: LicenseProduct, policy_slug: str | None) -> Licen
 
 
 def _open(
-    s: Session,
-    actor: Actor,
-    config: Licensing,
-    tenant: Tenant,
-    *,
-    product_slug: str,
-    policy_slug: str | None,
-    code: str | None,
-    buyer_email: str | None,
-    buyer_note: str | None,
-    free_only: bool = False,
-) -> Invoice:
+    s: Session, actor: Actor, config: Licensing, tenant: Tenant, fields: dict, *, free_only: bool = False
+) -> tuple[Invoice, payments.Opened]:
+    """A new invoice for a purchase's (or redemption's) body, opened with its provider, and
+    settled at once when nothing is left to pay."""
+    product_slug, policy_slug, code = fields["product"], fields.get("policy_slug"), fields.get("code")
+    buyer_email, buyer_note = fields.get("buyer_email"), fields.get("buyer_note")
     now = utcnow()
     product = catalog.product_of(s, tenant.id, product_slug)
     if not product.active:
@@ -119,32 +113,23 @@ def _open(
         updated_at=now,
         expires_at=now + config.invoice_ttl,
     )
-    invoice = replace(invoice, provider_invoice_id=provider.open(invoice).provider_invoice_id)
+    opened = provider.open(invoice)
+    invoice = replace(invoice, provider_invoice_id=opened.provider_invoice_id)
     s.invoices.add(invoice)
     _record(s, actor, "invoice.created", invoice, publish=False)
     if invoice.amount <= 0:
         invoice = settle(s, actor, config, invoice, now)
-    return invoice
+    return invoice, opened
 
 
 def start(uow: Store, actor: Actor, config: Licensing, slug: str, fields: dict) -> dict:
     with uow.write() as s:
         tenant = tenancy.served(s, slug)
-        invoice = _open(
-            s,
-            actor,
-            config,
-            tenant,
-            product_slug=fields["product"],
-            policy_slug=fields.get("policy_slug"),
-            code=fields.get("code"),
-            buyer_email=fields.get("buyer_email"),
-            buyer_note=fields.get("buyer_note"),
-        )
+        invoice, opened = _open(s, actor, config, tenant, fields)
         out = {
             "invoice_id": str(invoice.id),
             "btcpay_invoice_id": invoice.provider_invoice_id,
-            "checkout_url": payments.PROVIDERS[invoice.provider].open(invoice).checkout_url,
+            "checkout_url": opened.checkout_url,
             "amount_sats": invoice.amount,
             "base_price_sats": invoice.base_amount,
             "discount_applied_sats": invoice.discount_amount,
@@ -186,18 +171,7 @@ def poll(uow: Store, config: Licensing, slug: str, invoice_id: str) -> dict:
 def redeem(uow: Store, actor: Actor, config: Licensing, slug: str, fields: dict) -> dict:
     with uow.write() as s:
         tenant = tenancy.served(s, slug)
-        invoice = _open(
-            s,
-            actor,
-            config,
-            tenant,
-            product_slug=fields["product"],
-            policy_slug=fields.get("policy_slug"),
-            code=fields["code"],
-            buyer_email=fields.get("buyer_email"),
-            buyer_note=fields.get("buyer_note"),
-            free_only=True,
-        )
+        invoice, _ = _open(s, actor, config, tenant, fields, free_only=True)
         lic = licenses.visible(s, tenant.id, invoice.license_id) if invoice.license_id else None
         if lic is None:  # a free invoice is settled as it is opened
             raise Conflict("the redemption issued no license", "conflict")
