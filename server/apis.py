@@ -12,6 +12,7 @@ from auth import roles
 from charter.api import Api
 
 REGISTERED = (
+    "services.compliance.api",
     "services.gateway.api",
     "services.identity.api",
     "services.licensing.api",

@@ -21,12 +21,15 @@ from store.models import (
     AuditEvent,
     AuditQuery,
     AuthSession,
+    Checkpoint,
     DiscountCode,
     Entitlement,
     Invoice,
     IssuerKey,
     Job,
     KeptAnswer,
+    LedgerHead,
+    LedgerKey,
     License,
     LicensePolicy,
     LicenseProduct,
@@ -61,7 +64,8 @@ class Tenants(Protocol):
         """Remove a tenant; False when there is none. Its rows in other aggregates go as each
         declares (memory: `on_tenant_delete`; SQL: the foreign keys' ON DELETE): entitlements,
         keys, memberships, sessions bound to it and their refresh tokens are deleted; its audit
-        events stay with tenant_id cleared."""
+        events and its log stay exactly as they were (they are keyed by tenant id, with no foreign
+        key: append-only evidence)."""
 
 
 class Entitlements(Protocol):
@@ -154,10 +158,46 @@ class WebhookDeliveries(Protocol):
 
 class Audit(Protocol):
     def append(self, draft: AuditDraft) -> AuditEvent:
-        """Raises MissingReference when draft.tenant_id names no tenant."""
+        """Store the event and append it to its log (its tenant's, or the platform's) in the same
+        transaction: the next seq, its leaf hash and the subtrees it completes, under the log's
+        head row. Raises MissingReference when draft.tenant_id names no tenant."""
 
     def query(self, query: AuditQuery) -> list[AuditEvent]:
         """Up to query.limit events, newest first."""
+
+
+class Ledger(Protocol):
+    """The verifiable audit logs (appended by Audit.append), read-only but for checkpoints and keys."""
+
+    def head(self, log_id: str) -> LedgerHead | None: ...
+
+    def heads(self) -> builtins.list[LedgerHead]:
+        """Every log's head, by log id."""
+
+    def event(self, log_id: str, seq: int) -> AuditEvent | None: ...
+
+    def events(self, log_id: str, start: int, end: int) -> builtins.list[AuditEvent]:
+        """The events with start <= seq < end, in seq order."""
+
+    def node(self, log_id: str, level: int, index: int) -> bytes | None:
+        """The stored hash of a complete subtree (level 0: a leaf hash)."""
+
+    def leaves(self, log_id: str, start: int, end: int) -> builtins.list[bytes]:
+        """The stored leaf hashes of start <= seq < end, in order."""
+
+    def checkpoint(self, log_id: str, size: int | None = None) -> Checkpoint | None:
+        """The checkpoint at that size, or the largest one when size is None."""
+
+    def checkpoints(self, log_id: str) -> builtins.list[Checkpoint]:
+        """Every checkpoint of the log, smallest first."""
+
+    def add_checkpoint(self, checkpoint: Checkpoint) -> Checkpoint:
+        """Keep it unless one of that log and size is kept already; the one kept."""
+
+    def keys(self) -> builtins.list[LedgerKey]:
+        """Every signing key, oldest first."""
+
+    def add_key(self, key: LedgerKey) -> None: ...
 
 
 class Users(Protocol):
@@ -505,7 +545,14 @@ class Licensing(Protocol):
     def discount_codes(self) -> DiscountCodes: ...
 
 
-class Session(Registry, Identity, Platform, Webhooks, Licensing, Protocol):
+class Compliance(Protocol):
+    """The compliance API's repositories."""
+
+    @property
+    def ledger(self) -> Ledger: ...
+
+
+class Session(Registry, Identity, Platform, Webhooks, Licensing, Compliance, Protocol):
     """One transaction over every group's repositories: the unit of work."""
 
     def record(self, event: Event) -> None:

@@ -165,6 +165,41 @@ def audit_draft(event: Event) -> AuditDraft:
 class AuditEvent(AuditDraft):
     id: int = 0
     created_at: datetime | None = None
+    log_id: str = ""  # its log: the tenant id as text, or "platform" (store.canonical.log_of)
+    seq: int = 0  # its leaf index in that log, gap-free from 0
+
+
+@dataclass
+class LedgerHead:
+    """Where a log stands: its size and its compact range (store.merkle), the hashes of the
+    complete subtrees its size decomposes into, largest first, concatenated."""
+
+    log_id: str
+    size: int
+    compact: bytes
+
+
+@dataclass
+class Checkpoint:
+    """A signed checkpoint of a log at one size: its root and the signed note (C2SP tlog-checkpoint)."""
+
+    log_id: str
+    size: int
+    root: bytes
+    key_id: str
+    note: str
+    created_at: datetime
+
+
+@dataclass
+class LedgerKey:
+    """A platform key that signs checkpoints: Ed25519, its private half sealed (charter.sealing)."""
+
+    key_id: str
+    name: str
+    public_key: bytes
+    private_sealed: bytes
+    created_at: datetime
 
 
 @dataclass(frozen=True)

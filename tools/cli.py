@@ -1,4 +1,4 @@
-"""The `charter` command: serve, worker, migrate, check, lint, diff, scaffold, fuzz, users."""
+"""The `charter` command: serve, worker, migrate, check, lint, diff, scaffold, fuzz, users, verify-pack."""
 
 from __future__ import annotations
 
@@ -120,6 +120,12 @@ def _users_create(args) -> int:
     return create(args)
 
 
+def _verify_pack(args) -> int:
+    from tools.verify_pack import verify_file
+
+    return verify_file(args.file, args.key)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="charter", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -187,6 +193,11 @@ def parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input instead of prompting"
     )
     s.set_defaults(func=_users_create)
+
+    s = sub.add_parser("verify-pack", help="check a ledger verifier pack offline, with no server")
+    s.add_argument("file", help="the pack, from GET /v1/compliance/ledger/verifier-pack")
+    s.add_argument("--key", help="the note verifier key it must be signed with (GET /v1/compliance/keys)")
+    s.set_defaults(func=_verify_pack)
     return p
 
 

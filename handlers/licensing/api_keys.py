@@ -21,5 +21,5 @@ def create(tenant_slug: str, body: dict) -> tuple[dict, int]:
     return {**_shape(key), "token": plaintext}, 201
 
 
-def revoke(tenant_slug: str, key_id: str) -> dict:
-    return _shape(apikeys.revoke(store(), actor(), tenant_slug, UUID(key_id)))
+def revoke(tenant_slug: str, api_key_id: str) -> dict:
+    return _shape(apikeys.revoke(store(), actor(), tenant_slug, UUID(api_key_id)))

@@ -5,16 +5,16 @@ from __future__ import annotations
 import bisect
 import copy
 
+from store.canonical import log_of
 from store.errors import MissingReference
-from store.memory.base import MemoryContext, Repo, Rows
-from store.memory.cascade import CLEAR
+from store.ledger import next_leaf
+from store.memory.base import MemoryContext, Repo
+from store.memory.ledger import AppendOnly, MemoryLedger
 from store.memory.tenants import TenantRows
 from store.models import AuditDraft, AuditEvent, AuditQuery, utcnow
 
 
-class AuditRows(Rows[int, AuditEvent]):
-    on_tenant_delete = CLEAR  # the events stay, no longer naming the tenant
-
+class AuditRows(AppendOnly):  # id -> AuditEvent; kept as written when the tenant goes
     def __init__(self) -> None:
         super().__init__()
         self.ids: list[int] = []  # ascending
@@ -30,6 +30,7 @@ class AuditRows(Rows[int, AuditEvent]):
 class MemoryAudit(Repo):
     def __init__(self, session: MemoryContext) -> None:
         super().__init__(session)
+        self._session = session
         self._rows = self._tables.of(AuditRows)
         self._tenants = self._tables.of(TenantRows)
 
@@ -37,10 +38,16 @@ class MemoryAudit(Repo):
         undo = self._undo()
         if draft.tenant_id is not None and draft.tenant_id not in self._tenants.by_key:
             raise MissingReference("tenant")
+        ledger = MemoryLedger(self._session)
+        head = ledger.lock_head(log_of(draft.tenant_id))
         event_id = self._rows.next_id
         self._rows.next_id += 1
-        event = AuditEvent(**copy.deepcopy(vars(draft)), id=event_id, created_at=utcnow())
+        event = AuditEvent(
+            **copy.deepcopy(vars(draft)), id=event_id, created_at=utcnow(), log_id=head.log_id, seq=head.size
+        )
+        grown, made = next_leaf(head, vars(event))
         self._rows.insert(event_id, event, undo)
+        ledger.grow(grown, made, event)
         return copy.deepcopy(event)
 
     def query(self, query: AuditQuery) -> list[AuditEvent]:

@@ -11,6 +11,7 @@ from store.memory.invoices import MemoryDiscountCodes, MemoryInvoices
 from store.memory.jobs import MemoryJobs
 from store.memory.kept import MemoryKeptAnswers
 from store.memory.keys import MemoryApiKeys
+from store.memory.ledger import MemoryLedger
 from store.memory.licenses import MemoryLicenses, MemoryMachines
 from store.memory.licensing import MemoryIssuerKeys, MemoryLicensePolicies, MemoryLicenseProducts
 from store.memory.ratelimits import MemoryRateLimits
@@ -56,3 +57,7 @@ class Licensing(Group, api="licensing"):
     machines = repository[interface.Machines](MemoryMachines)
     invoices = repository[interface.Invoices](MemoryInvoices)
     discount_codes = repository[interface.DiscountCodes](MemoryDiscountCodes)
+
+
+class Compliance(Group, api="compliance"):
+    ledger = repository[interface.Ledger](MemoryLedger)

@@ -11,6 +11,7 @@ from store.sql.invoices import SqlDiscountCodes, SqlInvoices
 from store.sql.jobs import SqlJobs
 from store.sql.kept import SqlKeptAnswers
 from store.sql.keys import SqlApiKeys
+from store.sql.ledger import SqlLedger
 from store.sql.licenses import SqlLicenses, SqlMachines
 from store.sql.licensing import SqlIssuerKeys, SqlLicensePolicies, SqlLicenseProducts
 from store.sql.ratelimits import SqlRateLimits
@@ -56,3 +57,7 @@ class Licensing(Group, api="licensing"):
     machines = repository[interface.Machines](SqlMachines)
     invoices = repository[interface.Invoices](SqlInvoices)
     discount_codes = repository[interface.DiscountCodes](SqlDiscountCodes)
+
+
+class Compliance(Group, api="compliance"):
+    ledger = repository[interface.Ledger](SqlLedger)

@@ -114,7 +114,8 @@ audit_events = sa.Table(
     sa.Column("id", AUDIT_ID, primary_key=True, autoincrement=True),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("action", sa.String(), nullable=False),
-    sa.Column("tenant_id", sa.Uuid(), sa.ForeignKey("tenants.id", ondelete="SET NULL"), nullable=True),
+    # No foreign key: an audit row is evidence, hashed into its tenant's log, and outlives the tenant.
+    sa.Column("tenant_id", sa.Uuid(), nullable=True),
     sa.Column("project_id", sa.Uuid(), nullable=True),
     sa.Column("actor_id", sa.String(), nullable=True),
     sa.Column("actor_name", sa.String(), nullable=True),
@@ -132,6 +133,10 @@ audit_events = sa.Table(
     sa.Column("recorded_by_kind", sa.String(), nullable=True),
     sa.Column("recorded_by_id", sa.String(), nullable=True),
     sa.Column("recorded_by_tenant_id", sa.Uuid(), nullable=True),
+    # Its leaf in its log (the tenant id as text, or "platform"): seq is gap-free from 0 per log.
+    sa.Column("log_id", sa.String(), nullable=False),
+    sa.Column("seq", sa.BigInteger(), nullable=False),
+    sa.UniqueConstraint("log_id", "seq"),
     # Keyset paging is `WHERE id < :cursor [AND col = :v] ORDER BY id DESC`: the primary key serves
     # the unfiltered case, one (col, id) index per equality filter serves the rest.
     sa.Index(None, "tenant_id", "id"),
@@ -470,6 +475,50 @@ license_discount_codes = sa.Table(
     sa.UniqueConstraint("tenant_id", "code_hash"),  # also the tenant's index
 )
 
+# The verifiable audit log (store.merkle): per log its head, row locked by every append (FOR
+# UPDATE on PostgreSQL; SQLite's writes are serialised), and the hash of every complete subtree
+# (level 0: the leaf hashes). Keyed by log id, with no foreign key. Checkpoints are the signed
+# notes of a log at a size; ledger_keys the platform keys that sign them. Triggers (migration
+# 0009) refuse UPDATE and DELETE on audit_events, ledger_nodes, ledger_checkpoints and
+# ledger_keys, and on ledger_heads a DELETE or an UPDATE that does not grow the log.
+ledger_heads = sa.Table(
+    "ledger_heads",
+    metadata,
+    sa.Column("log_id", sa.String(), primary_key=True),
+    sa.Column("size", sa.BigInteger(), nullable=False),
+    sa.Column("compact", sa.LargeBinary(), nullable=False),
+)
+
+ledger_nodes = sa.Table(
+    "ledger_nodes",
+    metadata,
+    sa.Column("log_id", sa.String(), primary_key=True),
+    sa.Column("level", sa.SmallInteger(), primary_key=True),
+    sa.Column("idx", sa.BigInteger(), primary_key=True),
+    sa.Column("hash", sa.LargeBinary(), nullable=False),
+)
+
+ledger_checkpoints = sa.Table(
+    "ledger_checkpoints",
+    metadata,
+    sa.Column("log_id", sa.String(), primary_key=True),
+    sa.Column("size", sa.BigInteger(), primary_key=True),
+    sa.Column("root", sa.LargeBinary(), nullable=False),
+    sa.Column("key_id", sa.String(), nullable=False),
+    sa.Column("note", sa.Text(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+)
+
+ledger_keys = sa.Table(
+    "ledger_keys",
+    metadata,
+    sa.Column("key_id", sa.String(), primary_key=True),
+    sa.Column("name", sa.String(), nullable=False),
+    sa.Column("public_key", sa.LargeBinary(), nullable=False),
+    sa.Column("private_sealed", sa.LargeBinary(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+)
+
 # Every table, parents before children (the tests empty them in reverse order on SQLite).
 ALL = (
     tenants,
@@ -494,4 +543,8 @@ ALL = (
     license_machines,
     license_invoices,
     license_discount_codes,
+    ledger_heads,
+    ledger_nodes,
+    ledger_checkpoints,
+    ledger_keys,
 )

@@ -63,8 +63,8 @@ class SqlTenants(Repo):
             raise KeyError(tenant.id)  # as the memory store does for an unknown tenant
 
     def delete(self, tenant_id: UUID) -> bool:
-        """The foreign keys do the rest: entitlements and api keys cascade, audit events keep their
-        rows with tenant_id set to NULL."""
+        """The foreign keys do the rest: entitlements, api keys and the rest cascade. Audit events
+        and the tenant's log have no foreign key to it: they stay exactly as written."""
         self._write()
         statement = sa.delete(tenants).where(tenants.c.id == tenant_id).returning(tenants.c.id)
         return self._run(statement).first() is not None

@@ -71,7 +71,7 @@ def test_the_document_is_public_at_both_paths_with_swagger_ui(anonymous):
 
 
 def test_public_operations_are_exactly_the_ones_meant_to_be(anonymous):
-    """The spec decides: probes, documents, JWKS, login and refresh, and key verification."""
+    """The spec decides: probes, documents, JWKS and the ledger's keys, login and refresh, and key verification."""
     from charter import specs
 
     public = sorted(f"{m.upper()} {p}" for m, p, op in specs.operations(specs.load_merged()) if op["security"] == [])
@@ -83,6 +83,7 @@ def test_public_operations_are_exactly_the_ones_meant_to_be(anonymous):
         "GET /licensing/{tenant_slug}/v1/pubkey",
         "GET /licensing/{tenant_slug}/v1/purchase/{invoice_id}",
         "GET /readyz",
+        "GET /v1/compliance/keys",
         "GET /v1/health",
         "POST /licensing/{tenant_slug}/v1/machines/activate",
         "POST /licensing/{tenant_slug}/v1/machines/deactivate",

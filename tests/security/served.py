@@ -91,8 +91,18 @@ class Operation:
         return found
 
     def url(self) -> str:
-        """The path with made-up values in its parameters (a slug where it takes one, else a uuid)."""
-        return re.sub(r"\{(\w+)\}", lambda m: "some-slug" if m[1] == "slug" else str(uuid.uuid4()), self.path)
+        """The path with made-up values in its parameters (a slug where it takes one, 0 where it takes
+        an integer, else a uuid)."""
+        integers = {
+            p["name"]
+            for p in self.parameters
+            if p["in"] == "path" and self.served.resolve(p.get("schema") or {}).get("type") == "integer"
+        }
+
+        def value(m: re.Match) -> str:
+            return "some-slug" if m[1] == "slug" else "0" if m[1] in integers else str(uuid.uuid4())
+
+        return re.sub(r"\{(\w+)\}", value, self.path)
 
 
 class Served:

@@ -427,4 +427,5 @@ def test_check_validates_the_shared_components_a_spec_pulls_in(tmp_path):
         "identity.yaml",
         "webhooks.yaml",
         "licensing.yaml",
+        "compliance.yaml",
     }, found

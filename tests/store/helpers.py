@@ -20,8 +20,14 @@ def empty_tables(store: SqlStore) -> None:
                 names = ", ".join(conn.dialect.identifier_preparer.quote(t.name) for t in ALL)
                 conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
             else:
+                # The append-only triggers (migration 0009) refuse DELETE: set them aside meanwhile.
+                triggers = conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").all()
+                for name, _ in triggers:
+                    conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
                 for table in reversed(ALL):
                     conn.execute(table.delete())
+                for _, sql in triggers:
+                    conn.exec_driver_sql(sql)
                 has_sequence = conn.exec_driver_sql(
                     "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'"
                 ).first()

@@ -26,6 +26,7 @@ GROUPS = {
         "invoices",
         "discount_codes",
     },
+    "compliance": {"ledger"},
 }
 
 
@@ -45,6 +46,7 @@ def test_both_stores_declare_the_interface_groups(session_class):
         "platform": _protocol_members(interface.Platform),
         "webhooks": _protocol_members(interface.Webhooks),
         "licensing": _protocol_members(interface.Licensing),
+        "compliance": _protocol_members(interface.Compliance),
     }
 
 

@@ -163,8 +163,10 @@ def test_delete_removes_what_the_tenant_owns_and_keeps_audit(store, tenant_in, m
         events = {e.id: e for e in s.audit.query(AuditQuery())}
         assert s.entitlements.get(other.id, "billing") is not None
     assert set(events) == {event.id, other_event.id}
-    assert events[event.id].tenant_id is None
-    assert events[event.id].action == "tenant.updated"
+    # The audit row is evidence in the tenant's log: its deletion leaves it exactly as written.
+    assert events[event.id] == event
+    with store.read() as s:
+        assert s.ledger.event(str(tenant.id), 0) == event
     assert events[other_event.id].tenant_id == other.id
 
 
@@ -423,6 +425,7 @@ def _observe(s, w) -> dict:
             }
             for repository in LICENSING
         },
+        "ledger": [s.ledger.head(log) for log in (str(w.doomed.id), str(w.kept.id), "platform")],
     }
 
 
@@ -445,13 +448,12 @@ def test_tenant_delete_does_what_every_aggregate_declares(store, make):
         assert s.tenants.delete(w.doomed.id) is True
     with store.read() as s:
         after = _observe(s, w)
-    kept = str(w.kept.id)
     assert after == {
         **before,  # users, signing keys and rate limits belong to no tenant, jobs name one loosely: untouched
         "tenants": [None, None, w.kept],
         "entitlements": [[], ["billing"]],  # deleted
         "api_keys": [False, True, [w.keys["kept"].id]],  # deleted
-        "audit": sorted([("tenant.updated", "None"), ("tenant.updated", "None"), ("tenant.updated", kept)]),  # cleared
+        # kept as written, in the logs that outlive their tenant
         "memberships": [w.kept.id],  # deleted
         "auth_sessions": {"doomed": False, "kept": True, "platform": True},  # deleted when bound to it
         "refresh_tokens": {"doomed": False, "kept": True, "platform": True},  # follow their session

@@ -80,7 +80,9 @@ def test_recorded_events_are_written_with_the_change(store, make):
         s.record(event)
         assert s.audit.query(AuditQuery()) == []  # written when the block ends, before the commit
     (row,) = _log(store)
-    assert row == type(row)(**vars(audit_draft(event)), id=row.id, created_at=row.created_at)
+    assert row == type(row)(
+        **vars(audit_draft(event)), id=row.id, created_at=row.created_at, log_id=row.log_id, seq=row.seq
+    )
     assert (row.actor_id, row.actor_type, row.target_id) == ("u-1", "user", str(tenant.id))
     assert row.metadata == {"request_id": "req-1", "plan": "pro"}
     with store.read() as s:

@@ -118,7 +118,7 @@ def test_no_change_passes_against_the_merge_base_with_main_which_is_head(specs, 
     assert diff.run(specs_dir=specs) == 0
     out = capsys.readouterr().out
     assert "(the merge base with main, which is HEAD) against the working tree" in out
-    assert "5 spec(s): no breaking change" in out
+    assert f"{len(list(specs.glob('*.yaml')))} spec(s): no breaking change" in out
 
 
 def test_each_kind_of_breaking_change_fails_the_gate_named(specs, capsys):
@@ -175,7 +175,7 @@ def test_additive_changes_and_a_new_spec_pass(specs, capsys):
     assert diff.run(specs_dir=specs) == 0, capsys.readouterr().out
     out = capsys.readouterr().out
     assert "status.yaml is new" in out
-    assert "6 spec(s): no breaking change" in out
+    assert f"{len(list(specs.glob('*.yaml')))} spec(s): no breaking change" in out  # status.yaml counted
 
 
 def test_a_removed_spec_fails_and_committed_changes_count_against_main(tmp_path):

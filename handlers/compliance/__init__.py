@@ -1,0 +1,1 @@
+"""Handlers for specs/compliance.yaml."""

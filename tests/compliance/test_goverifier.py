@@ -1,0 +1,85 @@
+"""Charter's checkpoints and proofs, checked by Go's golang.org/x/mod/sumdb/note and sumdb/tlog
+(tests/ledger/goverifier, built against Debian's golang-golang-x-mod-dev, offline). Skipped
+without `go`, unless CHARTER_REQUIRE_GO is set (CI sets it): then it fails."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import create_key, create_tenant
+
+SOURCE = Path(__file__).resolve().parents[1] / "ledger" / "goverifier"
+GOPATH = os.environ.get("CHARTER_GOPATH", "/usr/share/gocode")
+
+
+@pytest.fixture(scope="module")
+def goverifier(tmp_path_factory) -> str:
+    go = shutil.which("go")
+    missing = not go or not (Path(GOPATH) / "src/golang.org/x/mod/sumdb/tlog").is_dir()
+    if missing:
+        why = "go or golang-golang-x-mod-dev is not installed (apt-get install golang-go golang-golang-x-mod-dev)"
+        if os.environ.get("CHARTER_REQUIRE_GO"):
+            pytest.fail(why)
+        pytest.skip(why)
+    out = tmp_path_factory.mktemp("go") / "goverifier"
+    env = {**os.environ, "GO111MODULE": "off", "GOPATH": GOPATH, "GOFLAGS": "", "GOCACHE": str(out.parent / "cache")}
+    subprocess.run([go, "build", "-o", str(out), "."], cwd=SOURCE, env=env, check=True, timeout=300)
+    return str(out)
+
+
+def _run(binary: str, document: dict) -> subprocess.CompletedProcess:
+    return subprocess.run([binary], input=json.dumps(document), capture_output=True, text=True, timeout=60)
+
+
+def test_go_verifies_charters_checkpoints_and_proofs(goverifier, client, anonymous):
+    tenant = create_tenant(client)
+    headers = {"x-tenant-id": tenant["id"]}
+    first = client.get("/v1/compliance/ledger/checkpoint", headers=headers).json()["checkpoint"]
+    for i in range(9):
+        create_key(client, tenant["id"], name=f"k{i}")
+    old = {1: None, 2: None, 5: None}
+    for size in old:
+        r = client.get("/v1/compliance/ledger/proofs/consistency", params={"from": 0, "to": size}, headers=headers)
+        old[size] = r.json()["checkpoint"]
+    latest = client.get("/v1/compliance/ledger/checkpoint", headers=headers).json()["checkpoint"]
+    size = int(latest.split("\n")[1])
+    (key,) = anonymous.get("/v1/compliance/keys").json()["items"]
+    inclusion = [
+        client.get(
+            "/v1/compliance/ledger/proofs/inclusion", params={"seq": seq, "tree_size": t}, headers=headers
+        ).json()
+        for t in (1, 5, size)
+        for seq in range(t)
+    ]
+    consistency = []
+    for old_size, old_note in [*old.items(), (int(first.split("\n")[1]), first)]:
+        if old_size >= size:
+            continue
+        proof = client.get(
+            "/v1/compliance/ledger/proofs/consistency", params={"from": old_size, "to": size}, headers=headers
+        ).json()
+        consistency.append({**proof, "old_checkpoint": old_note})
+    document = {
+        "vkey": key["note_verifier_key"],
+        "origin": f"charter/audit/{tenant['id']}",
+        "inclusion": inclusion,
+        "consistency": consistency,
+    }
+    result = _run(goverifier, document)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stdout + result.stderr
+    # And it can fail: a changed hash in one proof, a checkpoint of another log.
+    forged = json.loads(json.dumps(document))
+    forged["inclusion"][-1]["hashes"][0] = forged["inclusion"][-1]["leaf_hash"]
+    assert _run(goverifier, forged).returncode == 1
+    forged = {**document, "origin": "charter/audit/platform"}
+    assert "origin" in _run(goverifier, forged).stdout
+    forged = json.loads(json.dumps(document))
+    forged["consistency"][0]["hashes"].reverse()
+    if len(forged["consistency"][0]["hashes"]) > 1:
+        assert _run(goverifier, forged).returncode == 1
