@@ -402,6 +402,14 @@ class Licenses(Protocol):
     def save(self, license: License) -> None:
         """Write every field but id, tenant_id, product_id, issued_at; KeyError when unknown."""
 
+    def subscriptions(self, tenant_id: UUID, *, status: str | None = None, limit: int = 100) -> builtins.list[License]:
+        """The tenant's recurring licenses (subscription not None), of that subscription status
+        when given, newest first (issued_at, then id, both descending), at most `limit`."""
+
+    def renewing(self, now: datetime, limit: int) -> builtins.list[License]:
+        """Licenses of every tenant whose subscription is active or cancelled and whose expires_at
+        is at or before `now`: the first to come due (expires_at, then id), at most `limit`."""
+
 
 class Machines(Protocol):
     def add(self, machine: Machine) -> None:

@@ -461,6 +461,9 @@ class LicensePolicy:
 
 
 LICENSE_STATUSES = ("active", "revoked", "suspended")
+# A recurring license's subscription: renewing (active), waiting on a renewal invoice (past_due),
+# not renewing past its period (cancelled), over (ended). None on a license that does not recur.
+SUBSCRIPTION_STATUSES = ("active", "past_due", "cancelled", "ended")
 
 
 @dataclass
@@ -488,6 +491,8 @@ class License:
     note: str | None = None
     invoice_id: UUID | None = None
     status_reason: str | None = None  # why it was revoked or suspended
+    subscription: str | None = None  # SUBSCRIPTION_STATUSES; None: not recurring
+    cancelled_at: datetime | None = None  # when its subscription was cancelled
 
 
 @dataclass
@@ -510,6 +515,9 @@ class Machine:
 
 
 INVOICE_STATUSES = ("pending", "settled", "expired", "invalid")
+# What settling an invoice does: issue a license (purchase), move one to another tier (upgrade),
+# or extend a subscription by a period (renewal). The last two name their license from the start.
+INVOICE_KINDS = ("purchase", "upgrade", "renewal")
 
 
 @dataclass
@@ -536,6 +544,7 @@ class Invoice:
     buyer_note: str | None = None
     license_id: UUID | None = None
     settled_at: datetime | None = None
+    kind: str = "purchase"  # INVOICE_KINDS
 
 
 @dataclass

@@ -6,12 +6,8 @@ from uuid import UUID
 
 from charter.formats import parse_date_time
 from charter.runtime import actor, store
-from handlers.licensing._common import config
+from handlers.licensing._common import config, with_key
 from services.licensing import licenses
-
-
-def _with_key(shape: dict, key: str) -> dict:
-    return {**shape, "license_key": key, "license_id": shape["id"]}
 
 
 def list_licenses(tenant_slug: str, product_id: str | None = None, limit: int = 100) -> dict:
@@ -38,12 +34,12 @@ def issue(tenant_slug: str, body: dict) -> tuple[dict, int]:
     if fields.get("expires_at"):
         fields["expires_at"] = parse_date_time(fields["expires_at"])
     shape, key = licenses.issue(store(), actor(), config().issuer, tenant_slug, fields)
-    return _with_key(shape, key), 201
+    return with_key(shape, key), 201
 
 
 def get(tenant_slug: str, license_id: str) -> dict:
     shape, key = licenses.get(store(), actor(), config().issuer, tenant_slug, UUID(license_id))
-    return _with_key(shape, key)
+    return with_key(shape, key)
 
 
 def _move(verb: str, tenant_slug: str, license_id: str, body: dict | None) -> dict:

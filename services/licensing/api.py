@@ -9,11 +9,11 @@ from charter.api import Api, Permissions
 from charter.config import seconds
 from charter.runtime import Services
 from charter.sealing import Sealer
-from services.licensing import purchases, seats
+from services.licensing import purchases, seats, subscriptions
 from services.licensing.issuer import Issuer
 from services.licensing.settings import Licensing
 
-AREAS = ("products", "policies", "licenses", "machines", "codes", "invoices")
+AREAS = ("products", "policies", "licenses", "machines", "codes", "invoices", "subscriptions")
 
 
 def build(services: Services) -> list[object]:
@@ -37,6 +37,6 @@ API = Api(
         read=frozenset(f"{area}:read" for area in AREAS), write=frozenset(f"{area}:write" for area in AREAS)
     ),
     build=build,
-    jobs=(*seats.JOBS, *purchases.JOBS),
-    periodic=(*seats.PERIODIC, *purchases.PERIODIC),
+    jobs=(*seats.JOBS, *purchases.JOBS, *subscriptions.JOBS),
+    periodic=(*seats.PERIODIC, *purchases.PERIODIC, *subscriptions.PERIODIC),
 )

@@ -15,7 +15,15 @@ from store.interface import Store
 from store.models import ApiKey
 
 PRODUCT = "licensing"
-_READS = ("licenses:read", "products:read", "policies:read", "machines:read", "codes:read", "invoices:read")
+_READS = (
+    "licenses:read",
+    "products:read",
+    "policies:read",
+    "machines:read",
+    "codes:read",
+    "invoices:read",
+    "subscriptions:read",
+)
 ROLES: dict[str, tuple[str, ...]] = {
     "read-only": _READS,
     "license-issuer": ("licenses:read", "licenses:write", "products:read", "policies:read"),
@@ -28,6 +36,8 @@ ROLES: dict[str, tuple[str, ...]] = {
         "invoices:read",
         "products:read",
         "policies:read",
+        "subscriptions:read",
+        "subscriptions:write",
     ),
     "merchant-onboard": (*_READS, "products:write", "policies:write", "codes:write"),
     "full-admin": (
@@ -38,6 +48,7 @@ ROLES: dict[str, tuple[str, ...]] = {
         "machines:write",
         "codes:write",
         "invoices:write",
+        "subscriptions:write",
         "webhooks:read",
         "webhooks:write",
     ),

@@ -136,6 +136,9 @@ def create_policy(uow: Store, actor: Actor, slug: str, fields: dict[str, Any]) -
     with uow.write() as s:
         tenant = tenancy.administered(s, actor, slug)
         product = product_of(s, tenant.id, fields["product_slug"])
+        recurring, days = fields.get("is_recurring", False), fields.get("renewal_period_days", 0)
+        if recurring and not (days or fields.get("duration_seconds")):
+            raise Invalid("a recurring policy needs renewal_period_days or duration_seconds", "recurring_needs_period")
         policy = LicensePolicy(
             id=uuid4(),
             tenant_id=tenant.id,
@@ -154,6 +157,8 @@ def create_policy(uow: Store, actor: Actor, slug: str, fields: dict[str, Any]) -
             active=fields.get("active", True),
             highlighted=fields.get("highlighted", False),
             tier_rank=fields.get("tier_rank"),
+            is_recurring=recurring,
+            renewal_period_days=days if recurring else 0,
             metadata=dict(fields.get("metadata") or {}),
             created_at=now,
             updated_at=now,

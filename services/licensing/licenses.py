@@ -39,6 +39,98 @@ def data(s: Session, lic: License) -> dict:
     )
 
 
+def period(policy: LicensePolicy) -> timedelta | None:
+    """How long a license of the policy lasts (a recurring one: its renewal period, or its
+    duration when it names none); None: for ever."""
+    if policy.is_recurring and policy.renewal_period_days:
+        return timedelta(days=policy.renewal_period_days)
+    if policy.duration_seconds:
+        return timedelta(seconds=policy.duration_seconds)
+    return None
+
+
+def ends(policy: LicensePolicy, start: datetime) -> datetime | None:
+    length = period(policy)
+    return _whole_seconds(start + length) if length else None
+
+
+def _recorded(s: Session, actor: Actor, action: str, lic: License, **metadata: Any) -> dict:
+    """An audit and webhook event of the license (its data, the license after the change)."""
+    out = data(s, lic)
+    s.record(
+        Event(
+            action,
+            actor,
+            "license",
+            str(lic.id),
+            tenant_id=lic.tenant_id,
+            target_name=out["product_slug"],
+            metadata={k: v for k, v in metadata.items() if v is not None},
+            data=out,
+        )
+    )
+    return out
+
+
+def retier(
+    s: Session,
+    actor: Actor,
+    lic: License,
+    policy: LicensePolicy,
+    now: datetime,
+    *,
+    how: str,
+    invoice_id: UUID | None = None,
+    reason: str | None = None,
+) -> dict:
+    """Move the license (held locked) to `policy`, keeping its id: the tier's entitlements, seats,
+    grace, heartbeat window and trial flag, and a new period from now (perpetual when the tier
+    is). Its key is derived from the new fields, signed by the issuer key that signed it (so the
+    keys it was given before keep validating online, answering with its new fields). Recorded as
+    `license.tier_changed`."""
+    moved = replace(
+        lic,
+        policy_id=policy.id,
+        expires_at=ends(policy, _whole_seconds(now)),
+        grace_seconds=policy.grace_seconds,
+        max_machines=policy.max_machines,
+        heartbeat_window_seconds=policy.heartbeat_window_seconds,
+        is_trial=policy.is_trial,
+        entitlements=list(policy.entitlements),
+        subscription="active" if policy.is_recurring else None,
+        cancelled_at=None,
+        updated_at=now,
+    )
+    s.licenses.save(moved)
+    before = s.license_policies.get(lic.policy_id) if lic.policy_id else None
+    return _recorded(
+        s,
+        actor,
+        "license.tier_changed",
+        moved,
+        how=how,
+        from_policy=before.slug if before else None,
+        to_policy=policy.slug,
+        invoice_id=str(invoice_id) if invoice_id else None,
+        reason=reason,
+    )
+
+
+def renew(
+    s: Session, actor: Actor, lic: License, policy: LicensePolicy, now: datetime, invoice_id: UUID | None
+) -> dict:
+    """Extend a subscription (its license held locked) by one period of its policy, from where
+    the last one ended (from now, when that is long past its grace). Recorded as `license.renewed`."""
+    start = lic.expires_at or now
+    if start + timedelta(seconds=lic.grace_seconds) < now:
+        start = now
+    renewed = replace(lic, expires_at=ends(policy, start), subscription="active", updated_at=now)
+    s.licenses.save(renewed)
+    return _recorded(
+        s, actor, "license.renewed", renewed, invoice_id=str(invoice_id) if invoice_id else None, policy=policy.slug
+    )
+
+
 def mint(
     s: Session,
     actor: Actor,
@@ -54,10 +146,9 @@ def mint(
     replacing the policy's value; recorded as `license.issued`."""
     given = overrides or {}
     now = _whole_seconds(utcnow())
-    duration = policy.duration_seconds if policy else 0
     expires_at = given.get("expires_at")
-    if expires_at is None and duration:
-        expires_at = now + timedelta(seconds=duration)
+    if expires_at is None and policy is not None:
+        expires_at = ends(policy, now)
     entitlements = (
         catalog.check_entitlements(product, given["entitlements"])
         if given.get("entitlements") is not None
@@ -86,6 +177,7 @@ def mint(
         buyer_email=(given.get("buyer_email") or None) and given["buyer_email"].strip().lower(),
         note=given.get("note"),
         invoice_id=invoice_id,
+        subscription="active" if policy is not None and policy.is_recurring else None,
     )
     s.licenses.add(lic)
     s.record(
@@ -140,6 +232,39 @@ def listing(
         return [data(s, lic) for lic in found]
 
 
+def subscription_shape(s: Session, lic: License, **extra: str) -> dict:
+    product = s.license_products.get(lic.product_id)
+    policy = s.license_policies.get(lic.policy_id) if lic.policy_id else None
+    return shapes.subscription(lic, product.slug if product else "", policy.slug if policy else None, **extra)
+
+
+def move_subscription(s: Session, actor: Actor, lic: License, status: str, now: datetime, **extra: str) -> dict:
+    """Save the license with its subscription at `status`; an audit and webhook event of it."""
+    cancelled_at = now if status == "cancelled" else lic.cancelled_at
+    lic = replace(lic, subscription=status, updated_at=now, cancelled_at=cancelled_at)
+    s.licenses.save(lic)
+    out = subscription_shape(s, lic, **extra)
+    s.record(
+        Event(
+            f"subscription.{status}",
+            actor,
+            "license",
+            str(lic.id),
+            tenant_id=lic.tenant_id,
+            target_name=out["product_slug"],
+            data=out,
+        )
+    )
+    return out
+
+
+def lapse(s: Session, actor: Actor, license_id: UUID | None, now: datetime) -> None:
+    """A renewal invoice expired unpaid: its subscription ends, if it still waits on it."""
+    lic = s.licenses.get(license_id, for_update=True) if license_id else None
+    if lic is not None and lic.subscription == "past_due":
+        move_subscription(s, actor, lic, "ended", now)
+
+
 # verb -> (the status it leads to, the statuses it may leave, the event it records)
 MOVES = {
     "revoke": ("revoked", ("active", "suspended"), "license.revoked"),
@@ -161,17 +286,4 @@ def change_status(uow: Store, actor: Actor, slug: str, license_id: UUID, verb: s
             raise InvalidTransition(f"a {lic.status} license cannot be {target}", "invalid_transition")
         lic = replace(lic, status=target, status_reason=reason if target != "active" else None, updated_at=utcnow())
         s.licenses.save(lic)
-        out = data(s, lic)
-        s.record(
-            Event(
-                action,
-                actor,
-                "license",
-                str(lic.id),
-                tenant_id=tenant.id,
-                target_name=out["product_slug"],
-                metadata={"reason": reason} if reason else {},
-                data=out,
-            )
-        )
-        return out
+        return _recorded(s, actor, action, lic, reason=reason or None)

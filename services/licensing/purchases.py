@@ -15,7 +15,7 @@ from charter.jobs import Context, JobType, Periodic
 from services.licensing import catalog, codes, licenses, payments, shapes, tenancy
 from services.licensing.settings import Licensing
 from store.interface import Session, Store
-from store.models import Invoice, LicensePolicy, LicenseProduct, Tenant, utcnow
+from store.models import DiscountCode, Invoice, LicensePolicy, LicenseProduct, Tenant, utcnow
 
 EXPIRE_KIND = "licensing.expire_invoices"
 EXPIRE_EVERY_S = 60
@@ -47,15 +47,26 @@ def _record(s: Session, actor: Actor, action: str, invoice: Invoice, *, publish:
 
 
 def settle(s: Session, actor: Actor, config: Licensing, invoice: Invoice, now: datetime) -> Invoice:
-    """Issue the invoice's license and mark it settled. The caller holds the pending invoice locked."""
+    """Do what the invoice was for and mark it settled: a purchase issues its license, an upgrade
+    moves its license to the invoice's tier, a renewal extends its license's subscription. The
+    caller holds the pending invoice locked."""
     product = s.license_products.get(invoice.product_id)
     policy = s.license_policies.get(invoice.policy_id) if invoice.policy_id else None
     if product is None:
         raise catalog.product_not_found(invoice.product_id)
-    overrides = {"buyer_email": invoice.buyer_email}
-    lic = licenses.mint(
-        s, actor, config.issuer, product, policy, overrides, invoice_id=invoice.id, how=invoice.provider
-    )
+    if invoice.kind == "purchase":
+        overrides = {"buyer_email": invoice.buyer_email}
+        lic = licenses.mint(
+            s, actor, config.issuer, product, policy, overrides, invoice_id=invoice.id, how=invoice.provider
+        )
+    else:
+        if invoice.license_id is None or policy is None:
+            raise Conflict(f"the {invoice.kind} invoice names no license or tier", "conflict")
+        lic = licenses.visible(s, invoice.tenant_id, invoice.license_id, for_update=True)
+        if invoice.kind == "upgrade":
+            licenses.retier(s, actor, lic, policy, now, how="upgrade", invoice_id=invoice.id)
+        else:
+            licenses.renew(s, actor, lic, policy, now, invoice.id)
     codes.redeemed(s, invoice.code_id, now)
     invoice = replace(invoice, status="settled", license_id=lic.id, settled_at=now, updated_at=now)
     s.invoices.save(invoice)
@@ -88,15 +99,42 @@ def _open(
     if not product.active:
         raise Invalid(f"the product {product_slug!r} is not for sale", "product_inactive")
     policy = _tier(s, product, policy_slug)
-    base = policy.price_override if policy and policy.price_override is not None else product.price_value
+    base = price(product, policy)
     found = codes.applicable(s, product, code, now, for_update=True) if code else None
-    off = codes.discount(found, base)
-    if free_only and base - off > 0:
+    if free_only and base - codes.discount(found, base) > 0:
         raise codes.not_applicable("it does not make this license free")
+    return open_invoice(
+        s, actor, config, product, policy, base, now, code=found, buyer_email=buyer_email, buyer_note=buyer_note
+    )
+
+
+def price(product: LicenseProduct, policy: LicensePolicy | None) -> int:
+    """What a license of the tier costs before any discount."""
+    return policy.price_override if policy and policy.price_override is not None else product.price_value
+
+
+def open_invoice(
+    s: Session,
+    actor: Actor,
+    config: Licensing,
+    product: LicenseProduct,
+    policy: LicensePolicy | None,
+    base: int,
+    now: datetime,
+    *,
+    code: DiscountCode | None = None,
+    kind: str = "purchase",
+    license_id: UUID | None = None,
+    buyer_email: str | None = None,
+    buyer_note: str | None = None,
+) -> tuple[Invoice, payments.Opened]:
+    """A new invoice of `base` less the code's discount, opened with its provider (the free one
+    when nothing is left to pay, which settles it at once)."""
+    off = codes.discount(code, base)
     provider = payments.PROVIDERS["free" if base - off <= 0 else payments.DEFAULT]
     invoice = Invoice(
         id=uuid4(),
-        tenant_id=tenant.id,
+        tenant_id=product.tenant_id,
         product_id=product.id,
         policy_id=policy.id if policy else None,
         status="pending",
@@ -106,12 +144,14 @@ def _open(
         base_amount=base,
         discount_amount=off,
         currency=product.price_currency,
-        code_id=found.id if found else None,
+        code_id=code.id if code else None,
         buyer_email=buyer_email.strip().lower() if buyer_email else None,
         buyer_note=buyer_note,
         created_at=now,
         updated_at=now,
         expires_at=now + config.invoice_ttl,
+        kind=kind,
+        license_id=license_id,
     )
     opened = provider.open(invoice)
     invoice = replace(invoice, provider_invoice_id=opened.provider_invoice_id)
@@ -126,22 +166,28 @@ def start(uow: Store, actor: Actor, config: Licensing, slug: str, fields: dict) 
     with uow.write() as s:
         tenant = tenancy.served(s, slug)
         invoice, opened = _open(s, actor, config, tenant, fields)
-        out = {
-            "invoice_id": str(invoice.id),
-            "btcpay_invoice_id": invoice.provider_invoice_id,
-            "checkout_url": opened.checkout_url,
-            "amount_sats": invoice.amount,
-            "base_price_sats": invoice.base_amount,
-            "discount_applied_sats": invoice.discount_amount,
-            "currency": invoice.currency,
-            "provider": invoice.provider,
-            "poll_url": config.url(slug, f"/v1/purchase/{invoice.id}"),
-            "status": invoice.status,
-        }
-        if invoice.license_id is not None:
-            lic = licenses.visible(s, tenant.id, invoice.license_id)
-            out.update(license_id=str(lic.id), license_key=config.issuer.key_text(s, lic))
-        return out
+        return answer(s, config, slug, invoice, opened)
+
+
+def answer(s: Session, config: Licensing, slug: str, invoice: Invoice, opened: payments.Opened) -> dict:
+    """A started invoice as POST /v1/purchase (and /v1/upgrade) answer it, with the license's key
+    once it is settled."""
+    out = {
+        "invoice_id": str(invoice.id),
+        "btcpay_invoice_id": invoice.provider_invoice_id,
+        "checkout_url": opened.checkout_url,
+        "amount_sats": invoice.amount,
+        "base_price_sats": invoice.base_amount,
+        "discount_applied_sats": invoice.discount_amount,
+        "currency": invoice.currency,
+        "provider": invoice.provider,
+        "poll_url": config.url(slug, f"/v1/purchase/{invoice.id}"),
+        "status": invoice.status,
+    }
+    if invoice.status == "settled" and invoice.license_id is not None:
+        lic = licenses.visible(s, invoice.tenant_id, invoice.license_id)
+        out.update(license_id=str(lic.id), license_key=config.issuer.key_text(s, lic))
+    return out
 
 
 def _status(invoice: Invoice, now: datetime) -> str:
@@ -159,7 +205,7 @@ def poll(uow: Store, config: Licensing, slug: str, invoice_id: str) -> dict:
             "amount_sats": invoice.amount,
             "currency": invoice.currency,
         }
-        if invoice.license_id is not None:
+        if invoice.status == "settled" and invoice.license_id is not None:
             lic = s.licenses.get(invoice.license_id)
             if lic is not None:
                 out["license_id"] = str(lic.id)
@@ -239,6 +285,8 @@ def expire_invoices(context: Context) -> None:
                     invoice = replace(invoice, status="expired", updated_at=now)
                     s.invoices.save(invoice)
                     _record(s, context.actor, "invoice.expired", invoice)
+                    if invoice.kind == "renewal":
+                        licenses.lapse(s, context.actor, invoice.license_id, now)
         done += len(overdue)
         context.progress(done)
         if len(overdue) < BATCH:

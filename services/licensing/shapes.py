@@ -102,7 +102,27 @@ def license(lic: License, product_slug: str, policy_slug: str | None = None, act
             "buyer_email": lic.buyer_email,
             "note": lic.note,
             "invoice_id": str(lic.invoice_id) if lic.invoice_id else None,
+            "subscription": lic.subscription,
+            "cancelled_at": ts(lic.cancelled_at),
             "updated_at": ts(lic.updated_at),
+        }
+    )
+
+
+def subscription(lic: License, product_slug: str, policy_slug: str | None, **extra: str) -> dict:
+    return _present(
+        {
+            "id": str(lic.id),
+            "license_id": str(lic.id),
+            "product_id": str(lic.product_id),
+            "product_slug": product_slug,
+            "policy_slug": policy_slug,
+            "status": lic.subscription,
+            "renews": lic.subscription == "active",
+            "current_period_end": ts(lic.expires_at),
+            "cancelled_at": ts(lic.cancelled_at),
+            "buyer_email": lic.buyer_email,
+            **extra,
         }
     )
 
@@ -160,6 +180,7 @@ def invoice(i: Invoice) -> dict:
             "created_at": ts(i.created_at),
             "expires_at": ts(i.expires_at),
             "settled_at": ts(i.settled_at),
+            "kind": i.kind,
         }
     )
 

@@ -90,6 +90,24 @@ class MemoryLicenses(LicensingRepo):
     def save(self, license: License) -> None:
         self._rewrite(license, LICENSE_MUTABLE)
 
+    def subscriptions(self, tenant_id: UUID, *, status: str | None = None, limit: int = 100) -> builtins.list[License]:
+        found = [
+            lic
+            for lic in self._rows.by_key.values()
+            if lic.tenant_id == tenant_id
+            and lic.subscription is not None
+            and (status is None or lic.subscription == status)
+        ]
+        return self._all(found, key=newest_first, reverse=True)[: max(limit, 0)]
+
+    def renewing(self, now: datetime, limit: int) -> builtins.list[License]:
+        found = [
+            lic
+            for lic in self._rows.by_key.values()
+            if lic.subscription in ("active", "cancelled") and lic.expires_at is not None and lic.expires_at <= now
+        ]
+        return self._all(found, key=lambda lic: (lic.expires_at, str(lic.id)))[: max(limit, 0)]
+
 
 class MemoryMachines(LicensingRepo):
     rows_kind = MachineRows

@@ -30,6 +30,13 @@ _SILENT = (
     .limit(sa.bindparam("limit"))
 )
 
+_RENEWING = (
+    sa.select(licenses)
+    .where(_L.subscription.in_(("active", "cancelled")), _L.expires_at <= sa.bindparam("now", type_=_L.expires_at.type))
+    .order_by(_L.expires_at, _L.id)
+    .limit(sa.bindparam("limit"))
+)
+
 
 class SqlLicenses(LicensingRepo):
     def add(self, license: License) -> None:
@@ -59,6 +66,16 @@ class SqlLicenses(LicensingRepo):
 
     def save(self, license: License) -> None:
         self._save(LICENSES, license)
+
+    def subscriptions(self, tenant_id: UUID, *, status: str | None = None, limit: int = 100) -> builtins.list[License]:
+        query = sa.select(licenses).where(_L.tenant_id == tenant_id, _L.subscription.is_not(None))
+        if status is not None:
+            query = query.where(_L.subscription == status)
+        query = query.order_by(_L.issued_at.desc(), _L.id.desc()).limit(max(limit, 0))
+        return self._all(LICENSES, query)
+
+    def renewing(self, now: datetime, limit: int) -> builtins.list[License]:
+        return self._all(LICENSES, _RENEWING, {"now": now, "limit": max(limit, 0)})
 
 
 class SqlMachines(LicensingRepo):

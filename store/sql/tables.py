@@ -402,10 +402,13 @@ licenses = sa.Table(
     sa.Column("note", sa.Text(), nullable=True),
     sa.Column("invoice_id", sa.Uuid(), nullable=True),
     sa.Column("status_reason", sa.Text(), nullable=True),
+    sa.Column("subscription", sa.String(), nullable=True),
+    sa.Column("cancelled_at", UtcDateTime(), nullable=True),
     sa.Index(None, "tenant_id", "buyer_email"),
     sa.Index(None, "tenant_id", "product_id"),
     sa.Index(None, "product_id"),  # the product's cascade
     sa.Index(None, "invoice_id"),
+    sa.Index(None, "subscription", "expires_at"),  # renewing()
 )
 
 ACTIVE_SEAT = "deactivated_at IS NULL"
@@ -451,6 +454,7 @@ license_invoices = sa.Table(
     sa.Column("updated_at", UtcDateTime(), nullable=False),
     sa.Column("expires_at", UtcDateTime(), nullable=False),
     sa.Column("settled_at", UtcDateTime(), nullable=True),
+    sa.Column("kind", sa.String(), nullable=False, server_default="purchase"),
     sa.Index(None, "tenant_id", "created_at"),
     sa.Index(None, "product_id"),  # the product's cascade
     sa.Index(None, "status", "expires_at"),  # overdue()
