@@ -241,7 +241,12 @@ def recover(uow: Store, actor: Actor, config: Licensing, slug: str, invoice_id: 
             invoice = _visible(s, tenant, _uuid(invoice_id))
         except NotFound:
             raise mismatch from None
-        if invoice.license_id is None or not invoice.buyer_email or invoice.buyer_email != email.strip().lower():
+        if (
+            invoice.status != "settled"
+            or invoice.license_id is None
+            or not invoice.buyer_email
+            or invoice.buyer_email != email.strip().lower()
+        ):
             raise mismatch
         lic = s.licenses.get(invoice.license_id)
         if lic is None or lic.status == "revoked":

@@ -95,6 +95,7 @@ def test_every_record_round_trips_with_every_field(store, tenant_in, make):
         license_id=uuid4(),
         settled_at=now,
         status="settled",
+        kind="upgrade",
     )
     license = make.license(
         tenant.id,
@@ -113,6 +114,8 @@ def test_every_record_round_trips_with_every_field(store, tenant_in, make):
         invoice_id=invoice.id,
         status="suspended",
         status_reason="chargeback",
+        subscription="cancelled",
+        cancelled_at=now,
     )
     machine = make.machine(
         tenant.id,
@@ -584,6 +587,8 @@ def test_license_save_writes_all_but_its_identity(store, catalog, make):
         note="n",
         invoice_id=uuid4(),
         status_reason="fraud",
+        subscription="past_due",
+        cancelled_at=at,
     )
     with store.write() as s:
         s.licenses.save(replace(changed, tenant_id=uuid4(), product_id=uuid4(), issued_at=at - timedelta(days=9)))
@@ -669,7 +674,11 @@ def test_invoice_save_writes_its_settlement_only(store, catalog, make):
         invoice, status="settled", updated_at=at, license_id=license.id, settled_at=at, provider_invoice_id="ext-9"
     )
     with store.write() as s:
-        s.invoices.save(replace(settled, amount=1, currency="EUR", buyer_email="x@y.z", expires_at=at, code_id=uuid4()))
+        s.invoices.save(
+            replace(
+                settled, amount=1, currency="EUR", buyer_email="x@y.z", expires_at=at, code_id=uuid4(), kind="renewal"
+            )
+        )
     with store.read() as s:
         assert s.invoices.get(invoice.id) == settled
     with pytest.raises(KeyError):
@@ -819,3 +828,35 @@ def test_concurrent_license_updates_under_for_update_lose_no_update(store, catal
     assert errors == []
     with store.read() as s:
         assert s.licenses.get(license.id).max_machines == license.max_machines + 2
+
+
+def test_subscriptions_list_per_tenant_by_status_and_renewing_finds_the_due(store, catalog, tenant_in, make):
+    tenant, key, product, _, plain = catalog()
+    other = tenant_in()
+    theirs_product = make.product(other.id)
+    now = utcnow().replace(microsecond=0)
+
+    def sub(status, expires_in, tenant_id=tenant.id, product_id=product.id, **fields):
+        return make.license(tenant_id, product_id, key.id, subscription=status, expires_at=now + expires_in, **fields)
+
+    due_active = sub("active", timedelta(seconds=-5), issued_at=now - timedelta(days=2))
+    due_cancelled = sub("cancelled", timedelta(seconds=-10), issued_at=now - timedelta(days=1))
+    not_due = sub("active", timedelta(days=1), issued_at=now)
+    past_due = sub("past_due", timedelta(seconds=-20), issued_at=now - timedelta(days=3))
+    ended = sub("ended", timedelta(seconds=-30), issued_at=now - timedelta(days=4))
+    theirs = sub("active", timedelta(seconds=-1), other.id, theirs_product.id)
+    with store.write() as s:
+        s.license_products.add(theirs_product)
+        for lic in (due_active, due_cancelled, not_due, past_due, ended, theirs):
+            s.licenses.add(lic)
+    with store.read() as s:
+        mine = [not_due.id, due_cancelled.id, due_active.id, past_due.id, ended.id]
+        assert _ids(s.licenses.subscriptions(tenant.id)) == mine  # newest first; `plain` does not recur
+        assert plain.id not in _ids(s.licenses.subscriptions(tenant.id))
+        assert _ids(s.licenses.subscriptions(tenant.id, status="active")) == [not_due.id, due_active.id]
+        assert _ids(s.licenses.subscriptions(tenant.id, limit=1)) == [not_due.id]
+        assert _ids(s.licenses.subscriptions(other.id)) == [theirs.id]
+        # every tenant's, first due first; past_due waits on its invoice, ended is over
+        assert _ids(s.licenses.renewing(now, 10)) == [due_cancelled.id, due_active.id, theirs.id]
+        assert _ids(s.licenses.renewing(now, 1)) == [due_cancelled.id]
+        assert s.licenses.renewing(now - timedelta(minutes=1), 10) == []
