@@ -71,7 +71,8 @@ def test_the_document_is_public_at_both_paths_with_swagger_ui(anonymous):
 
 
 def test_public_operations_are_exactly_the_ones_meant_to_be(anonymous):
-    """The spec decides: probes, documents, JWKS and the ledger's keys, login and refresh, and key verification."""
+    """The spec decides: probes, documents, JWKS and the ledger's keys, login and refresh, key verification, and the
+    licensing calls a buyer's app makes (the license key in the body is their credential)."""
     from charter import specs
 
     public = sorted(f"{m.upper()} {p}" for m, p, op in specs.operations(specs.load_merged()) if op["security"] == [])
@@ -91,6 +92,9 @@ def test_public_operations_are_exactly_the_ones_meant_to_be(anonymous):
         "POST /licensing/{tenant_slug}/v1/purchase",
         "POST /licensing/{tenant_slug}/v1/recover",
         "POST /licensing/{tenant_slug}/v1/redeem",
+        "POST /licensing/{tenant_slug}/v1/subscriptions/cancel",
+        "POST /licensing/{tenant_slug}/v1/upgrade",
+        "POST /licensing/{tenant_slug}/v1/upgrade-quote",
         "POST /licensing/{tenant_slug}/v1/validate",
         "POST /v1/auth/login",
         "POST /v1/auth/refresh",
