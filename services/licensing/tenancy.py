@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from charter.domain import Actor, NotFound
+from services.registry import entitlements
 from store.interface import Session
-from store.models import INACTIVE_TENANT_STATUSES, Tenant, utcnow
+from store.models import INACTIVE_TENANT_STATUSES, Tenant
 
 ENTITLEMENT = "licensing"
 
@@ -22,8 +23,7 @@ def served(s: Session, slug: str, now: datetime | None = None) -> Tenant:
     tenant = s.tenants.get_by_slug(slug)
     if tenant is None or tenant.status in INACTIVE_TENANT_STATUSES:
         raise not_found()
-    held = s.entitlements.get(tenant.id, ENTITLEMENT)
-    if held is None or not held.enabled or (held.expires_at is not None and held.expires_at <= (now or utcnow())):
+    if not entitlements.holds(s, tenant.id, ENTITLEMENT, now):
         raise not_found()
     return tenant
 

@@ -11,8 +11,16 @@ from charter.formats import format_date_time
 from services.registry import shapes, tenancy
 from services.registry.catalog import Catalog
 from store import errors as store_errors
-from store.interface import Store
+from store.interface import Session, Store
 from store.models import Entitlement, utcnow
+
+
+def holds(s: Session, tenant_id: UUID, product: str, now: datetime | None = None) -> bool:
+    """Whether the tenant holds `product` now: granted, enabled, and not expired (a trial counts)."""
+    held = s.entitlements.get(tenant_id, product)
+    if held is None or not held.enabled:
+        return False
+    return held.expires_at is None or held.expires_at > (now or utcnow())
 
 
 def list_for_tenant(uow: Store, actor: Actor, tenant_id: UUID) -> list[Entitlement]:
