@@ -18,17 +18,21 @@ The stack, outermost first (one Connexion app per process):
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
 from typing import Any
 
+import orjson
 from connexion.apps.abstract import AbstractApp
 from connexion.middleware.exceptions import ExceptionMiddleware
 from connexion.middleware.lifespan import LifespanMiddleware
 from connexion.middleware.response_validation import ResponseValidationMiddleware
 from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.options import SwaggerUIOptions
+from connexion.spec import OpenAPISpecification
 
 from charter import errors, formats, specs
 from charter.api import Api, Lifespan, mounted
@@ -90,6 +94,30 @@ def _lifespan(hooks: Sequence[Lifespan], services: Services) -> Callable[[Any], 
             yield
 
     return run
+
+
+def _validate_once(original: Callable[[Any, dict], None]) -> Callable[[Any, dict], None]:
+    """Connexion's check of a document against the OpenAPI schema, run once per process for each
+    distinct document: it costs half a second on ours, and every app (each test's, say) over the
+    same specs would repeat it. `charter check` validates the specs on their own as well."""
+    done: set[bytes] = set()
+
+    def validate(cls: Any, spec: dict) -> None:
+        try:
+            text = orjson.dumps(spec, option=orjson.OPT_SORT_KEYS)
+        except TypeError:  # an integer beyond 64 bits: JSON allows it, orjson does not write it
+            text = json.dumps(spec, sort_keys=True).encode()
+        digest = hashlib.sha256(text).digest()
+        if digest not in done:
+            original(cls, spec)
+            done.add(digest)
+
+    return validate
+
+
+OpenAPISpecification._validate_spec = classmethod(
+    _validate_once(OpenAPISpecification._validate_spec.__func__)
+)
 
 
 def build_components(apis: Sequence[Api], services: Services) -> None:

@@ -14,6 +14,8 @@ component no operation reaches.
 
 from __future__ import annotations
 
+import copy
+import os
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -51,13 +53,25 @@ def spec_files(names: Iterable[str] = (), specs_dir: Path = SPECS_DIR) -> list[P
     return found
 
 
+# libyaml's loader when PyYAML has it (its wheels do): parsing the specs is most of an app's start.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_READ: dict[tuple[str, int, int], dict] = {}  # (path, mtime_ns, size) -> the parsed document
+
+
 def read(path: Path) -> dict:
-    """A document exactly as written, its `$ref`s to other files included."""
-    with open(path, encoding="utf-8") as fh:
-        doc = yaml.safe_load(fh)
-    if not isinstance(doc, dict):
-        raise SpecConflict(f"{Path(path).name}: not an OpenAPI document")
-    return doc
+    """A document exactly as written, its `$ref`s to other files included. Each file is parsed
+    once per process while it is unchanged; every caller gets its own copy."""
+    key = _stamp(path)
+    doc = _READ.get(key)
+    if doc is None:
+        with open(path, encoding="utf-8") as fh:
+            doc = yaml.load(fh, Loader=_LOADER)  # noqa: S506 - a safe loader, the C one when there is one
+        if not isinstance(doc, dict):
+            raise SpecConflict(f"{Path(path).name}: not an OpenAPI document")
+        if len(_READ) > 256:
+            _READ.clear()
+        _READ[key] = doc
+    return copy.deepcopy(doc)
 
 
 def load(path: Path) -> dict:
@@ -326,7 +340,23 @@ def load_merged(names: Iterable[str] = (), specs_dir: Path = SPECS_DIR) -> dict:
     """The document the server serves and validates with: the specs merged, every operation given
     the spine's own answers (charter.answers), every free string schema the NUL-free pattern
     (charter.text)."""
-    return served(merge({path.stem: load(path) for path in spec_files(names, specs_dir)}, specs_dir))
+    files = spec_files(names, specs_dir)
+    key = (tuple(_stamp(p) for p in files), tuple(_stamp(p) for p in sorted(Path(specs_dir).rglob("*.yaml"))))
+    doc = _MERGED.get(key)
+    if doc is None:
+        doc = served(merge({path.stem: load(path) for path in files}, specs_dir))
+        if len(_MERGED) > 64:
+            _MERGED.clear()
+        _MERGED[key] = doc
+    return copy.deepcopy(doc)
+
+
+_MERGED: dict[tuple, dict] = {}  # the files' stamps -> the merged document, while they are unchanged
+
+
+def _stamp(path: Path) -> tuple[str, int, int]:
+    stat = os.stat(path)
+    return (str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
 
 
 def served(doc: dict) -> dict:
