@@ -1,4 +1,5 @@
-"""Rate limits on the credential checks: login, API key exchange and registry key verify.
+"""Rate limits on the credential checks (login, API key exchange, registry key verify) and on the
+licensing calls an app makes (validate, heartbeat, recover).
 
 Each limit allows a burst of N requests, refilled at N per window (GCRA, store.models.gcra), per
 client address and per account or key. The counters live in the store, so every worker of every
@@ -13,6 +14,10 @@ instance on one database shares them.
   auth.apikeys). (An account can still be locked out by someone failing its password: that is
   what a per-account limit is.)
 
+Licensing's validate and heartbeat are counted in each worker (Limits.fits_here) and refused as
+the Keysat client expects, with 200 `ok: false, reason: rate_limited`; recover is counted in the
+store, across workers, and refused with 429.
+
 Configured by CHARTER_RATE_LIMITS, a comma-separated list of `<action>.<per>=<count>/<seconds>`
 or `<action>.<per>=off`, over the defaults below. Subjects are stored hashed: the limiter table
 holds no email addresses or key prefixes.
@@ -22,12 +27,13 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
 import time
 from dataclasses import dataclass
 
 from auth import apikeys
 from charter.domain import RateLimited
-from store.models import RateBucket
+from store.models import RateBucket, gcra_fit
 
 DEFAULTS: dict[str, tuple[int, int] | None] = {
     "login.ip": (30, 60),  # attempts
@@ -37,7 +43,12 @@ DEFAULTS: dict[str, tuple[int, int] | None] = {
     "verify.ip": (60, 60),  # failures
     "verify.key": (20, 60),  # the same, for verify
     "recover.ip": (10, 60),  # licensing key recoveries (POST /licensing/{slug}/v1/recover), every attempt
+    # Counted in each worker (Limits.fits_here): the licensing calls an app makes all the time.
+    "validate.ip": (300, 60),  # POST /licensing/{slug}/v1/validate, every call, per client address
+    "validate.key": (60, 60),  # the same, per license key presented
+    "heartbeat.license": (60, 3600),  # POST /licensing/{slug}/v1/machines/heartbeat, per license
 }
+LOCAL_CAPACITY = 100_000  # buckets one worker keeps before it drops the ones that are full again
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,8 @@ def parse(spec: str) -> dict[str, Rule]:
 class Limits:
     def __init__(self, rules: dict[str, Rule]):
         self.rules = rules
+        self._here: dict[str, float] = {}  # fits_here's buckets: key -> theoretical arrival time
+        self._lock = threading.Lock()
 
     def buckets(self, action: str, **subjects: str | None) -> list[RateBucket]:
         out = []
@@ -94,6 +107,24 @@ class Limits:
     def check(self, store, action: str, **subjects: str | None) -> None:
         """RateLimited when one more attempt would not fit; counts nothing."""
         _refuse(action, self._wait(store, action, subjects, count=False))
+
+    def fits_here(self, action: str, **subjects: str | None) -> bool:
+        """Count one call in this worker only, and whether it fits every limit (nothing is counted
+        when it does not). For the licensing calls an app makes on every start and every few
+        minutes, where a store write per call would cost more than the limit protects: each
+        worker keeps its own counts, so with W workers a client gets up to W times the limit."""
+        buckets = self.buckets(action, **subjects)
+        if not buckets:
+            return True
+        now = time.time()
+        with self._lock:
+            new_tats, wait = gcra_fit(buckets, self._here, now)
+            if wait > 0:
+                return False
+            if len(self._here) >= LOCAL_CAPACITY:
+                self._here = {k: t for k, t in self._here.items() if t > now}
+            self._here.update(new_tats)
+        return True
 
     def key_attempt(self, store, verifier, plaintext: str, action: str, ip: str | None):
         """The live key `plaintext` is (auth.apikeys.authenticate), or None; a key that verifies

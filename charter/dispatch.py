@@ -8,6 +8,8 @@ Connexion resolves every operationId to its function at start-up; this app repla
 - a plain handler runs on the event loop when the store never blocks (the memory store), and on
   a small thread pool when it does (SQLite, PostgreSQL), with the request's context variables;
   an `async def` handler always runs on the event loop (what it awaits must not block);
+- a handler with a parameter named `raw_body` gets the request body's exact bytes too (a signed
+  webhook's signature is over them, not over the parsed JSON);
 - the answer (a dict, a `(body, status)` or `(body, status, headers)` tuple, or NoContent) is
   written as JSON with orjson; a charter.streaming.Stream is written chunk by chunk as it comes.
 """
@@ -39,6 +41,7 @@ from charter.validation import parsed
 # scope["extensions"][BEFORE]: a check an outer layer wants run in the handler's turn, just before
 # it (say, a store read that may refuse the request), so that it costs no hand-off of its own.
 BEFORE = "charter_before_handler"
+RAW_BODY = "raw_body"
 
 
 class Runner:
@@ -90,6 +93,8 @@ class HandlerOperation:
             sanitize=sanitized,
             content_type=found.get("media_type", "application/json"),
         )
+        if RAW_BODY in self._arguments:
+            kwargs[RAW_BODY] = found.get("raw", raw_body) or b""
         context = scope["extensions"].get("connexion_context")
         if context:
             for key, value in context.items():

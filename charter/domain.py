@@ -135,6 +135,17 @@ class Busy(Conflict):
     default_code = "in_progress"
 
 
+class PaymentRequired(DomainError):
+    """The caller's plan does not allow this. `details` go into the error body beside `error` and
+    `message` (a tier cap names its limit and where to upgrade)."""
+
+    default_code = "payment_required"
+
+    def __init__(self, message: str, code: str | None = None, **details: Any):
+        super().__init__(message, code)
+        self.details = details
+
+
 class RateLimited(DomainError):
     default_code = "rate_limited"
 

@@ -22,6 +22,7 @@ log = logging.getLogger("charter.errors")
 CODES = {
     400: "invalid_input",
     401: "unauthorized",
+    402: "payment_required",
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
@@ -42,6 +43,7 @@ CODES = {
 STATUS: dict[type[domain.DomainError], int] = {
     domain.Invalid: 400,
     domain.Unauthorized: 401,
+    domain.PaymentRequired: 402,
     domain.Forbidden: 403,
     domain.NotFound: 404,
     domain.Conflict: 409,
@@ -60,12 +62,20 @@ def status_of(exc: domain.DomainError) -> int:
 class ApiError(Exception):
     """Any non-2xx answer the spec documents, with its status, code and headers."""
 
-    def __init__(self, status: int, message: str, code: str | None = None, headers: dict | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        code: str | None = None,
+        headers: dict | None = None,
+        details: dict | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.code = code or CODES.get(status, "error")
         self.message = message
         self.headers = headers or {}
+        self.details = details or {}  # more fields of the error body (a tier cap's upgrade_url)
 
     @classmethod
     def of(cls, exc: domain.DomainError, headers: dict | None = None) -> ApiError:
@@ -73,11 +83,12 @@ class ApiError(Exception):
         extra = dict(headers or {})
         if isinstance(exc, domain.RateLimited):
             extra.setdefault("Retry-After", str(exc.retry_after))
-        return cls(status_of(exc), exc.message, exc.code, extra)
+        details = exc.details if isinstance(exc, domain.PaymentRequired) else None
+        return cls(status_of(exc), exc.message, exc.code, extra, details)
 
 
-def body(status: int, message: str, code: str | None = None) -> bytes:
-    return json.dumps({"error": code or CODES.get(status, "error"), "message": message}).encode()
+def body(status: int, message: str, code: str | None = None, details: dict | None = None) -> bytes:
+    return json.dumps({**(details or {}), "error": code or CODES.get(status, "error"), "message": message}).encode()
 
 
 # RFC 7235: a 401 carries a challenge naming how to authenticate.
@@ -98,15 +109,16 @@ def rendered(exc: BaseException) -> tuple[int, dict, bytes] | None:
     unreachable), which is not an answer a handler gave."""
     if isinstance(exc, domain.DomainError) and not isinstance(exc, domain.Unavailable):
         exc = ApiError.of(exc)
+    details = None
     if isinstance(exc, ApiError):
-        status, message, code, headers = exc.status, exc.message, exc.code, exc.headers
+        status, message, code, headers, details = exc.status, exc.message, exc.code, exc.headers, exc.details
     elif isinstance(exc, ProblemException):
         status, message, code, headers = exc.status, _summary(exc), None, exc.headers
     else:
         return None
     if not 400 <= status < 500:
         return None
-    return status, answer_headers(status, headers), body(status, message, code)
+    return status, answer_headers(status, headers), body(status, message, code, details)
 
 
 def _summary(exc: ProblemException) -> str:
@@ -114,18 +126,20 @@ def _summary(exc: ProblemException) -> str:
     return str(exc.detail or exc.title or "request failed").split("\n\n", 1)[0]
 
 
-def _response(status: int, message: str, code: str | None = None, headers=None) -> ConnexionResponse:
+def _response(
+    status: int, message: str, code: str | None = None, headers=None, details: dict | None = None
+) -> ConnexionResponse:
     headers = answer_headers(status, headers)
     return ConnexionResponse(
         status_code=status,
-        body=body(status, message, code),
+        body=body(status, message, code, details),
         content_type="application/json",
         headers=headers,
     )
 
 
 def _api_error(_request, exc: ApiError) -> ConnexionResponse:
-    return _response(exc.status, exc.message, exc.code, exc.headers)
+    return _response(exc.status, exc.message, exc.code, exc.headers, exc.details)
 
 
 def _problem(_request, exc: ProblemException) -> ConnexionResponse:

@@ -4,6 +4,9 @@ What a store must keep but nobody may read from it (an answer carrying a new API
 later webhook signing secrets) is sealed: a random 96-bit nonce, then the ciphertext and its tag.
 The associated data binds a sealed value to where it is kept, so a sealed value moved to another
 row does not open.
+
+A secret that need not be kept at all is derived instead (Sealer.derive: HKDF-SHA256 under the
+same key, with a label naming what it is for), so nothing of it is in the store.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ import binascii
 import os
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -45,6 +50,11 @@ class Sealer:
         if len(key) != KEY_BYTES:
             raise BadKey(f"a sealing key is {KEY_BYTES} bytes")
         self._aead = AESGCM(key)
+        self._key = key
+
+    def derive(self, label: bytes, length: int = 32) -> bytes:
+        """A secret for `label` alone, the same every time under this key (HKDF-SHA256, RFC 5869)."""
+        return HKDF(algorithm=hashes.SHA256(), length=length, salt=b"charter-derive", info=label).derive(self._key)
 
     def seal(self, plaintext: bytes, where: bytes) -> bytes:
         nonce = os.urandom(NONCE_BYTES)

@@ -38,7 +38,7 @@ NUMERALS = {
     "number": re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?"),
 }
 
-PARSED = "charter_parsed"  # scope["extensions"][PARSED]: {"path", "query", "media_type", "body"}
+PARSED = "charter_parsed"  # scope["extensions"][PARSED]: {"path", "query", "media_type", "body", "raw"}
 
 
 def parsed(scope) -> dict:
@@ -195,6 +195,7 @@ class CachedValidationOperation(RequestValidationOperation):
                 raw = await read_body(receive)
                 receive = replaying(receive, raw)
                 found["body"] = validator.check(raw, encoding or "utf-8")
+                found["raw"] = raw  # the exact bytes, for a handler that checks a signature over them
         scope["extensions"][PARSED] = found
         await self.next_app(scope, receive, send)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from charter.formats import parse_date_time
 from charter.runtime import actor, store
+from handlers.licensing._common import config
 from services.licensing import codes, shapes
 
 
@@ -15,5 +16,5 @@ def create(tenant_slug: str, body: dict) -> tuple[dict, int]:
     fields = dict(body)
     if fields.get("expires_at"):
         fields["expires_at"] = parse_date_time(fields["expires_at"])
-    code, text = codes.create(store(), actor(), tenant_slug, fields)
+    code, text = codes.create(store(), actor(), config(), tenant_slug, fields)
     return {**shapes.code(code), "code": text}, 201

@@ -21,6 +21,7 @@ def _call(verb: str, tenant_slug: str, body: dict) -> dict:
         hostname=body.get("hostname"),
         platform=body.get("platform"),
         reason=body.get("reason"),
+        limits=config().limits,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from charter.runtime import actor, store
+from handlers.licensing._common import config
 from services.licensing import catalog, shapes
 
 
@@ -13,7 +14,7 @@ def list_products(tenant_slug: str) -> dict:
 
 
 def create(tenant_slug: str, body: dict) -> tuple[dict, int]:
-    return shapes.product(catalog.create_product(store(), actor(), tenant_slug, body)), 201
+    return shapes.product(catalog.create_product(store(), actor(), config(), tenant_slug, body)), 201
 
 
 def get(tenant_slug: str, product_id: str) -> dict:

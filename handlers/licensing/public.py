@@ -27,6 +27,7 @@ def validate(tenant_slug: str, body: dict) -> dict:
         fingerprint=body.get("fingerprint"),
         hostname=body.get("hostname"),
         platform=body.get("platform"),
+        limits=config().limits,
     )
 
 

@@ -19,13 +19,15 @@ AREAS = ("products", "policies", "licenses", "machines", "codes", "invoices", "s
 def build(services: Services) -> list[object]:
     """CHARTER_PUBLIC_URL (the start of absolute URLs the answers give, such as a purchase's
     poll_url; http://127.0.0.1:8080 by default) and CHARTER_LICENSING_INVOICE_TTL_S (how long an
-    invoice may stay unpaid; 3600 by default)."""
+    invoice may stay unpaid; 3600 by default) and CHARTER_LICENSING_UPGRADE_URL (where a tier cap's
+    402 sends the tenant; the platform's /v1/catalog by default)."""
     env = services.settings.env
     config = Licensing(
         Issuer(services.get(Sealer)),
         services.get(Auth).limits,
         public_url=env.get("CHARTER_PUBLIC_URL", "").strip() or Licensing.public_url,
         invoice_ttl=timedelta(seconds=seconds(env, "CHARTER_LICENSING_INVOICE_TTL_S", 3600)),
+        upgrade_page=env.get("CHARTER_LICENSING_UPGRADE_URL", "").strip(),
     )
     return [config]
 

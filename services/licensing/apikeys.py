@@ -59,13 +59,15 @@ def role_of(key: ApiKey) -> str:
     return next((role for role, scopes in ROLES.items() if set(scopes) == set(key.scopes)), "custom")
 
 
-def _manager(actor: Actor) -> None:
+def require_manager(actor: Actor, what: str = "manages licensing API keys") -> None:
+    """Forbidden unless the actor is a tenant_admin (or a platform admin): not a support session,
+    not an API key nor a token minted from one. The seed's "master admin key" operations."""
     if actor.kind in (SUPPORT, SERVICE, API_KEY):
-        raise Forbidden("only a tenant_admin manages licensing API keys", "forbidden")
+        raise Forbidden(f"only a tenant_admin {what}", "forbidden")
 
 
 def create(uow: Store, actor: Actor, slug: str, label: str, role: str) -> tuple[ApiKey, str]:
-    _manager(actor)
+    require_manager(actor)
     with uow.read() as s:
         tenant = tenancy.administered(s, actor, slug)
     return registry_keys.create(
@@ -74,7 +76,7 @@ def create(uow: Store, actor: Actor, slug: str, label: str, role: str) -> tuple[
 
 
 def list_keys(uow: Store, actor: Actor, slug: str) -> list[ApiKey]:
-    _manager(actor)
+    require_manager(actor)
     with uow.read() as s:
         tenant = tenancy.administered(s, actor, slug)
     return [k for k in registry_keys.list_for_tenant(uow, actor, tenant.id) if k.product == PRODUCT]
@@ -82,7 +84,7 @@ def list_keys(uow: Store, actor: Actor, slug: str) -> list[ApiKey]:
 
 def revoke(uow: Store, actor: Actor, slug: str, key_id: UUID) -> ApiKey:
     """Idempotent: a revoked key answers as it is."""
-    _manager(actor)
+    require_manager(actor)
     with uow.read() as s:
         tenant = tenancy.administered(s, actor, slug)
         key = s.api_keys.get(key_id)

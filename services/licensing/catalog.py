@@ -7,7 +7,8 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from charter.domain import Actor, Conflict, Event, Invalid, NotFound
-from services.licensing import tenancy
+from services.licensing import tenancy, tiers
+from services.licensing.settings import Licensing
 from store import errors as store_errors
 from store.interface import Session, Store
 from store.models import LicensePolicy, LicenseProduct, utcnow
@@ -66,11 +67,12 @@ def visible_product(s: Session, tenant_id: UUID, product_id: UUID) -> LicensePro
     return found
 
 
-def create_product(uow: Store, actor: Actor, slug: str, fields: dict[str, Any]) -> LicenseProduct:
+def create_product(uow: Store, actor: Actor, config: Licensing, slug: str, fields: dict[str, Any]) -> LicenseProduct:
     now = utcnow()
     value, currency = _price(fields) or (0, "SAT")
     with uow.write() as s:
         tenant = tenancy.administered(s, actor, slug)
+        tiers.require_room(s, config, tenant, "products")
         product = LicenseProduct(
             id=uuid4(),
             tenant_id=tenant.id,

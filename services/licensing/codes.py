@@ -12,7 +12,8 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from charter.domain import Actor, Conflict, Event, Invalid
-from services.licensing import catalog, tenancy
+from services.licensing import catalog, tenancy, tiers
+from services.licensing.settings import Licensing
 from store import errors as store_errors
 from store.interface import Session, Store
 from store.models import DiscountCode, LicenseProduct, utcnow
@@ -29,12 +30,13 @@ def not_applicable(why: str) -> Invalid:
     return Invalid(f"the code does not apply: {why}", "invalid_code")
 
 
-def create(uow: Store, actor: Actor, slug: str, fields: dict[str, Any]) -> tuple[DiscountCode, str]:
+def create(uow: Store, actor: Actor, config: Licensing, slug: str, fields: dict[str, Any]) -> tuple[DiscountCode, str]:
     text = fields.get("code") or "-".join("".join(secrets.choice(_ALPHABET) for _ in range(4)) for _ in range(3))
     percent, amount = fields.get("percent_off", 0), fields.get("amount_off", 0)  # the spec wants one
     now = utcnow()
     with uow.write() as s:
         tenant = tenancy.administered(s, actor, slug)
+        tiers.require_room(s, config, tenant, "active_codes")
         product_id = catalog.product_of(s, tenant.id, fields["product_slug"]).id if fields.get("product_slug") else None
         code = DiscountCode(
             id=uuid4(),

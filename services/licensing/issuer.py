@@ -106,6 +106,16 @@ class Issuer:
             public = self._public[key.id] = Ed25519PublicKey.from_public_bytes(key.public_key)
         return public
 
+    def _verifier_of(self, s: Session, key_id: UUID) -> Ed25519PublicKey | None:
+        """The public key of `key_id`, read once per worker: a key's bytes never change."""
+        public = self._public.get(key_id)
+        if public is None:
+            key = s.issuer_keys.get(key_id)
+            if key is None:
+                return None
+            public = self._verifier(key)
+        return public
+
     def honoured(self, s: Session, tenant_id: UUID, text: str) -> tuple[License, keys.Payload]:
         """The tenant's license a presented key stands for, and what the key says; KeyRefused
         with `bad_format`, `bad_signature` (also for another tenant's key) or `not_found`."""
@@ -118,8 +128,8 @@ class Issuer:
         if license is None or license.tenant_id != tenant_id:
             signed_here = any(keys.verifies(data, signature, self._verifier(k)) for k in s.issuer_keys.list(tenant_id))
             raise KeyRefused("not_found" if signed_here else "bad_signature")
-        signer = s.issuer_keys.get(license.issuer_key_id)
-        if signer is None or not keys.verifies(data, signature, self._verifier(signer)):
+        signer = self._verifier_of(s, license.issuer_key_id)
+        if signer is None or not keys.verifies(data, signature, signer):
             raise KeyRefused("bad_signature")
         if payload.product_id != license.product_id:  # signed by us, yet not this license's: never issued
             raise KeyRefused("invalid_state", license)

@@ -7,6 +7,7 @@ from services.licensing import tenancy
 from services.licensing.issuer import Issuer, pem
 from services.registry.shapes import ts
 from store.interface import Store
+from store.models import IssuerKey
 
 
 def public_keys(uow: Store, issuer: Issuer, slug: str) -> dict:
@@ -19,6 +20,11 @@ def public_keys(uow: Store, issuer: Issuer, slug: str) -> dict:
             tenant = tenancy.served(s, slug)
             signing = issuer.signing_key(s, tenant.id)
             known = s.issuer_keys.list(tenant.id)
+    return listing(signing, known)
+
+
+def listing(signing: IssuerKey, known: list[IssuerKey]) -> dict:
+    """The key set's document: the signing key first, then the others, newest first."""
     ordered = [signing] + [k for k in reversed(known) if k.id != signing.id]
     return {
         "public_key_pem": pem(signing),

@@ -26,14 +26,14 @@ def invoice_not_found(invoice_id: object) -> NotFound:
     return NotFound(f"no invoice {invoice_id}", "invoice_not_found")
 
 
-def _uuid(text: str) -> UUID | None:
+def invoice_uuid(text: str) -> UUID | None:
     try:
         return UUID(text.removeprefix("free-").removeprefix("manual-"))
     except ValueError:
         return None
 
 
-def _visible(s: Session, tenant: Tenant, invoice_id: UUID | None, *, for_update: bool = False) -> Invoice:
+def visible(s: Session, tenant: Tenant, invoice_id: UUID | None, *, for_update: bool = False) -> Invoice:
     invoice = s.invoices.get(invoice_id, for_update=for_update) if invoice_id else None
     if invoice is None or invoice.tenant_id != tenant.id:
         raise invoice_not_found(invoice_id)
@@ -197,7 +197,7 @@ def _status(invoice: Invoice, now: datetime) -> str:
 def poll(uow: Store, config: Licensing, slug: str, invoice_id: str) -> dict:
     with uow.read() as s:
         tenant = tenancy.served(s, slug)
-        invoice = _visible(s, tenant, _uuid(invoice_id))
+        invoice = visible(s, tenant, invoice_uuid(invoice_id))
         out = {
             "invoice_id": str(invoice.id),
             "status": _status(invoice, utcnow()),
@@ -238,7 +238,7 @@ def recover(uow: Store, actor: Actor, config: Licensing, slug: str, invoice_id: 
     with uow.read() as s:
         tenant = tenancy.served(s, slug)
         try:
-            invoice = _visible(s, tenant, _uuid(invoice_id))
+            invoice = visible(s, tenant, invoice_uuid(invoice_id))
         except NotFound:
             raise mismatch from None
         if (
@@ -263,13 +263,18 @@ def mark_paid(uow: Store, actor: Actor, config: Licensing, slug: str, invoice_id
     """Settle a pending manual invoice; a settled one answers as it is (idempotent)."""
     with uow.write() as s:
         tenant = tenancy.administered(s, actor, slug)
-        invoice = _visible(s, tenant, invoice_id, for_update=True)
-        if invoice.status == "settled":
-            return invoice
-        now = utcnow()
-        if _status(invoice, now) != "pending":
-            raise Conflict(f"the invoice is {_status(invoice, now)}", "invoice_expired")
-        return settle(s, actor, config, invoice, now)
+        return settle_pending(s, actor, config, visible(s, tenant, invoice_id, for_update=True))
+
+
+def settle_pending(s: Session, actor: Actor, config: Licensing, invoice: Invoice) -> Invoice:
+    """Settle the (locked) invoice if it is pending; a settled one is as it is (idempotent), an
+    expired one Conflict(invoice_expired)."""
+    if invoice.status == "settled":
+        return invoice
+    now = utcnow()
+    if _status(invoice, now) != "pending":
+        raise Conflict(f"the invoice is {_status(invoice, now)}", "invoice_expired")
+    return settle(s, actor, config, invoice, now)
 
 
 def list_invoices(uow: Store, actor: Actor, slug: str, status: str | None, limit: int) -> list[Invoice]:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+from auth.ratelimit import Limits
 from charter.domain import Actor, Event, NotFound
 from charter.jobs import Context, JobType, Periodic
 from services.licensing import shapes, tenancy
@@ -124,8 +125,10 @@ def machine_call(
     hostname: str | None = None,
     platform: str | None = None,
     reason: str | None = None,
+    limits: Limits | None = None,
 ) -> dict:
-    """activate, heartbeat or deactivate: always an answer with `ok` (and a `reason` when not)."""
+    """activate, heartbeat or deactivate: always an answer with `ok` (and a `reason` when not).
+    A license's heartbeats past `heartbeat.license` (auth.ratelimit) answer `rate_limited`."""
     fp_hash, now = fingerprint_hash(fingerprint), utcnow()
     with uow.write() as s:
         try:
@@ -146,6 +149,8 @@ def machine_call(
         if not held or machine is None:
             return _answer(False, lic, count, "not_activated" if verb == "heartbeat" else "not_found")
         if verb == "heartbeat":
+            if limits is not None and not limits.fits_here("heartbeat", license=str(lic.id)):
+                return _answer(False, lic, count, "rate_limited")
             return _answer(True, lic, count, machine=touch(s, lic, machine, now, always=True))
         machine = free(s, actor, machine, reason or "client_requested", now)
         return _answer(True, lic, count - 1, machine=machine)

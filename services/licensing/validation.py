@@ -1,6 +1,7 @@
 """POST /v1/validate: whether a presented key is good now, always as an answer with `ok`.
 
-The checks, in order: the key's form (`bad_format`), its signature by this tenant's issuer
+The checks, in order: the caller's rate (`rate_limited`: per client address and per key, counted
+in each worker, auth.ratelimit), the key's form (`bad_format`), its signature by this tenant's issuer
 (`bad_signature`; a key of another tenant fails here), its license (`not_found`), the license's
 status (`revoked`, `suspended`), the product asked about (`product_mismatch`), the expiry
 (`expired` once the grace period is over; inside it, ok with `in_grace_period`), the fingerprint
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from uuid import UUID
 
+from auth.ratelimit import Limits
 from charter.domain import Actor
 from services.licensing import seats, tenancy
 from services.licensing.issuer import Issuer, KeyRefused, fingerprint_hash
@@ -20,13 +23,27 @@ from services.registry.shapes import ts
 from store.interface import Session, Store
 from store.models import License, Machine, utcnow
 
+_SLUGS: dict[UUID, str] = {}  # product id -> slug, per worker: a product's slug never changes
+_SLUGS_KEPT = 10_000
+
+
+def _product_slug(s: Session, product_id: UUID) -> str:
+    slug = _SLUGS.get(product_id)
+    if slug is None:
+        product = s.license_products.get(product_id)
+        if product is None:
+            return ""
+        if len(_SLUGS) >= _SLUGS_KEPT:
+            _SLUGS.clear()
+        slug = _SLUGS[product_id] = product.slug
+    return slug
+
 
 def _fields(s: Session, lic: License) -> dict:
-    product = s.license_products.get(lic.product_id)
     out: dict = {
         "license_id": str(lic.id),
         "product_id": str(lic.product_id),
-        "product_slug": product.slug if product else "",
+        "product_slug": _product_slug(s, lic.product_id),
         "issued_at": ts(lic.issued_at),
         "is_trial": lic.is_trial,
         "entitlements": list(lic.entitlements),
@@ -56,7 +73,10 @@ def validate(
     fingerprint: str | None = None,
     hostname: str | None = None,
     platform: str | None = None,
+    limits: Limits | None = None,
 ) -> dict:
+    if limits is not None and not limits.fits_here("validate", ip=actor.source_ip, key=key):
+        return _refusal("rate_limited")
     now = utcnow()
     with uow.write() if fingerprint else uow.read() as s:
         tenant = tenancy.served(s, slug, now)

@@ -72,7 +72,9 @@ def test_the_document_is_public_at_both_paths_with_swagger_ui(anonymous):
 
 def test_public_operations_are_exactly_the_ones_meant_to_be(anonymous):
     """The spec decides: probes, documents, JWKS and the ledger's keys, login and refresh, key verification, and the
-    licensing calls a buyer's app makes (the license key in the body is their credential)."""
+    licensing calls a buyer's app makes (the license key in the body is their credential), a payment
+    provider's webhook (its signature is its credential), and an audit bundle's download (its token
+    is)."""
     from charter import specs
 
     public = sorted(f"{m.upper()} {p}" for m, p, op in specs.operations(specs.load_merged()) if op["security"] == [])
@@ -84,11 +86,13 @@ def test_public_operations_are_exactly_the_ones_meant_to_be(anonymous):
         "GET /licensing/{tenant_slug}/v1/pubkey",
         "GET /licensing/{tenant_slug}/v1/purchase/{invoice_id}",
         "GET /readyz",
+        "GET /v1/compliance/audit-exports/{export_id}/bundle",
         "GET /v1/compliance/keys",
         "GET /v1/health",
         "POST /licensing/{tenant_slug}/v1/machines/activate",
         "POST /licensing/{tenant_slug}/v1/machines/deactivate",
         "POST /licensing/{tenant_slug}/v1/machines/heartbeat",
+        "POST /licensing/{tenant_slug}/v1/payments/{provider}/webhook",
         "POST /licensing/{tenant_slug}/v1/purchase",
         "POST /licensing/{tenant_slug}/v1/recover",
         "POST /licensing/{tenant_slug}/v1/redeem",

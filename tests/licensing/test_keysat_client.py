@@ -249,3 +249,28 @@ def test_an_unknown_tenant_or_one_without_licensing_is_an_error(served):
         with pytest.raises(LicensingError) as caught:
             Client(base).validate("LIC1-AAAA-BBBB")
         assert caught.value.kind == "server_error" and "404" in str(caught.value)
+
+
+def test_past_the_rate_limits_validate_and_heartbeat_answer_rate_limited(store):
+    """Validate per key and per address, heartbeat per license (auth.ratelimit, counted in each
+    worker): the client gets 200 `ok: false, reason: rate_limited`, as from the daemon."""
+    from server.app import create_app
+    from tests.helpers import settings
+
+    limits = "validate.key=3/60,validate.ip=5/60,heartbeat.license=2/3600"
+    app = create_app(store=store, settings=settings(CHARTER_RATE_LIMITS=limits))
+    with running(app) as base, httpx.Client(base_url=base, headers=ADMIN, timeout=30) as admin:
+        tenant = licensed_tenant(admin)
+        product(admin, tenant)
+        policy(admin, tenant, slug="team", max_machines=3)
+        client = Client(base + prefix(tenant))
+        one, two = (issue(admin, tenant, policy_slug="team")["license_key"] for _ in range(2))
+        assert [client.validate(one).ok for _ in range(3)] == [True] * 3
+        limited = client.validate(one)
+        assert limited.ok is False and limited.reason == "rate_limited"
+        assert client.validate(two).ok and client.validate(two).ok  # another key: 5 from this address
+        assert client.validate(two).reason == "rate_limited"  # now the address is over its limit
+        assert client.activate(one, "fp").ok
+        assert client.heartbeat(one, "fp").ok and client.heartbeat(one, "fp").ok
+        beat = client.heartbeat(one, "fp")
+        assert beat.ok is False and beat.reason == "rate_limited"

@@ -87,3 +87,26 @@ def test_redemptions_racing_for_a_codes_last_use_have_one_winner(bases, client, 
     code(client, shop, code="LASTONE", percent_off=100, max_redemptions=1)
     answers = _race(bases, 6, lambda c, i: c.post(f"{p}/v1/redeem", json={"product": "app", "code": "LASTONE"}))
     assert sorted(r.status_code for r in answers) == [200] + [400] * 5, [r.text for r in answers]
+
+
+def test_creates_racing_for_a_tiers_last_product_have_one_winner(bases, client, shop):
+    p = prefix(shop)
+    for n in range(3):  # the shop has one product: 4 of the starter plan's 5
+        product(client, shop, slug=f"more-{n}")
+    answers = _race(bases, 6, lambda c, i: c.post(f"{p}/v1/admin/products", json={"slug": f"last-{i}", "name": "L"}))
+    assert sorted(r.status_code for r in answers) == [201] + [402] * 5, [r.text for r in answers]
+    assert {r.json()["error"] for r in answers if r.status_code == 402} == {"tier_cap"}
+    assert len(client.get(f"{p}/v1/admin/products").json()["items"]) == 5
+
+
+def test_signed_provider_deliveries_racing_issue_one_license(bases, client, store):
+    from tests.licensing.test_provider_hooks import paid, provider_secret, shop_with_invoice, signed
+
+    tenant, invoice_id = shop_with_invoice(client)
+    secret = provider_secret(client, store, tenant)
+    hook = f"{prefix(tenant)}/v1/payments/manual/webhook"
+    deliveries = [signed(secret, paid(invoice_id)) for _ in range(6)]
+    answers = _race(bases, 6, lambda c, i: c.post(hook, content=deliveries[i][0], headers=deliveries[i][1]))
+    assert [r.status_code for r in answers] == [200] * 6, [r.text for r in answers]
+    assert len({r.json()["license_id"] for r in answers}) == 1
+    assert len(client.get(f"{prefix(tenant)}/v1/admin/licenses").json()["items"]) == 1
