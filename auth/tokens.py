@@ -57,20 +57,7 @@ class Tokens:
         reason: str | None = None,
     ) -> tuple[str, int]:
         """A signed token and its exp (epoch seconds)."""
-        kid, key = self.keyring.signer()
-        now = int(time.time())
-        claims = {
-            "iss": self.issuer,
-            "aud": self.audience,
-            "sub": subject,
-            "iat": now,
-            "nbf": now,
-            "exp": now + ttl,
-            "jti": uuid.uuid4().hex,
-            "sid": str(session_id),
-            "kind": kind,
-            "roles": list(roles_),
-        }
+        claims: dict = {"sub": subject, "sid": str(session_id), "kind": kind, "roles": list(roles_)}
         if tenant_id is not None:
             claims["tid"] = str(tenant_id)
         scopes = list(scopes)
@@ -78,7 +65,15 @@ class Tokens:
             claims["scope"] = " ".join(scopes)
         if reason is not None:
             claims["reason"] = reason
-        return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": kid}), now + ttl
+        return self.sign(claims, audience=self.audience, ttl=ttl)
+
+    def sign(self, claims: dict, *, audience: str, ttl: int) -> tuple[str, int]:
+        """`claims` signed as one of our JWTs for `audience` (an access token's, or another such
+        as a download link's), with iss, aud, iat, nbf, exp and jti added; and its exp."""
+        kid, key = self.keyring.signer()
+        now = int(time.time())
+        full = {"iss": self.issuer, "aud": audience, "iat": now, "nbf": now, "exp": now + ttl, "jti": uuid.uuid4().hex}
+        return jwt.encode({**claims, **full}, key, algorithm=ALGORITHM, headers={"kid": kid}), now + ttl
 
     # --------------------------------------------------------------------------- verification
 
@@ -94,6 +89,16 @@ class Tokens:
 
     def verify(self, token: str) -> Principal:
         """Check signature and claims (may read the store once for an unknown kid); remember it."""
+        claims = self.decode(token, audience=self.audience, required=REQUIRED)
+        principal = _principal(claims)
+        if len(self._verified) >= self._capacity:
+            self._verified.pop(next(iter(self._verified)), None)
+        self._verified[token] = principal
+        return principal
+
+    def decode(self, token: str, *, audience: str, required: Iterable[str]) -> dict:
+        """The claims of a token we signed for `audience`, its signature, times and issuer
+        checked; InvalidToken saying what is wrong."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -113,10 +118,10 @@ class Tokens:
                 token,
                 key,
                 algorithms=[ALGORITHM],
-                audience=self.audience,
+                audience=audience,
                 issuer=self.issuer,
                 leeway=LEEWAY_S,
-                options={"require": REQUIRED},
+                options={"require": list(required)},
             )
         except jwt.ExpiredSignatureError:
             raise InvalidToken("the token has expired") from None
@@ -124,11 +129,7 @@ class Tokens:
             raise InvalidToken("the token is not valid yet") from None
         except jwt.PyJWTError as exc:
             raise InvalidToken(f"the token does not verify: {exc}") from None
-        principal = _principal(claims)
-        if len(self._verified) >= self._capacity:
-            self._verified.pop(next(iter(self._verified)), None)
-        self._verified[token] = principal
-        return principal
+        return dict(claims)
 
 
 def _principal(claims: dict) -> Principal:

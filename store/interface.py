@@ -19,6 +19,7 @@ from store.models import (
     ApiKey,
     AuditDraft,
     AuditEvent,
+    AuditExport,
     AuditQuery,
     AuthSession,
     Checkpoint,
@@ -553,11 +554,35 @@ class Licensing(Protocol):
     def discount_codes(self) -> DiscountCodes: ...
 
 
+class AuditExports(Protocol):
+    """Audit export bundles' records (the bundles are files; see store.models.AuditExport)."""
+
+    def add(self, export: AuditExport) -> None:
+        """MissingReference("tenant") for an unknown tenant; Conflict("id") for a taken id."""
+
+    def get(self, export_id: UUID, *, for_update: bool = False) -> AuditExport | None: ...
+
+    def save(self, export: AuditExport) -> None:
+        """Write every field but id, tenant_id, since, until, includes, requested_by and
+        created_at; KeyError for an unknown export."""
+
+    def list(
+        self, tenant_id: UUID, *, before: tuple[datetime, UUID] | None = None, limit: int = 50
+    ) -> builtins.list[AuditExport]:
+        """The tenant's exports, newest first (created_at, then id), those before `before` only."""
+
+    def unfinished(self, tenant_id: UUID) -> int:
+        """How many of the tenant's exports are queued or running."""
+
+
 class Compliance(Protocol):
     """The compliance API's repositories."""
 
     @property
     def ledger(self) -> Ledger: ...
+
+    @property
+    def audit_exports(self) -> AuditExports: ...
 
 
 class Session(Registry, Identity, Platform, Webhooks, Licensing, Compliance, Protocol):

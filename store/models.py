@@ -564,3 +564,34 @@ class DiscountCode:
     redemptions: int = 0
     expires_at: datetime | None = None
     active: bool = True
+
+
+# An audit export's states: queued (its job not yet run), running, ready (its bundle is on disk),
+# failed (its job gave up), revoked (its bundle removed by an admin). Ready, failed and revoked end it.
+EXPORT_STATES = ("queued", "running", "ready", "failed", "revoked")
+
+
+@dataclass
+class AuditExport:
+    """An audit export bundle of one tenant: what was asked for, the job that builds it, and what
+    it made. The bundle itself is a file under CHARTER_DATA_DIR, never in the store."""
+
+    id: UUID
+    tenant_id: UUID
+    since: datetime
+    until: datetime
+    includes: list[str]
+    requested_by: str  # the actor, as "<kind>:<id>"
+    created_at: datetime
+    updated_at: datetime
+    status: str = "queued"
+    job_id: UUID | None = None
+    items_done: int = 0
+    items_total: int | None = None
+    size: int | None = None  # the ZIP's bytes
+    sha256: str | None = None  # the ZIP's hex SHA-256
+    key_id: str | None = None  # the key that signed its manifest
+    checkpoint_size: int | None = None  # the tree size its checkpoint pins
+    error: str | None = None
+    finished_at: datetime | None = None
+    revoked_at: datetime | None = None

@@ -1,23 +1,50 @@
 """Compliance, as it registers itself: specs/compliance.yaml, handlers.compliance, the checkpoint
-signer (named by CHARTER_JWT_ISSUER), and the periodic job that signs a checkpoint of every log
-that grew since its last one, once a minute."""
+signer (named by CHARTER_JWT_ISSUER), the periodic job that signs a checkpoint of every log that
+grew since its last one, once a minute, and audit exports (their settings and the job that builds
+their bundles)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from auth.context import Auth
 from charter.api import Api, Permissions
+from charter.config import positive
 from charter.jobs import Context, JobType, Periodic
 from charter.runtime import Services
 from charter.sealing import Sealer
-from services.compliance import ledger
+from services.compliance import export_job, ledger
+from services.compliance.exports import Exports
 from services.compliance.signer import Signer
 
 CHECKPOINTS = "compliance.checkpoints"
 EVERY_S = 60
 
 
+def data_dir(database_url: str, configured: str | None) -> Path:
+    """CHARTER_DATA_DIR, else `charter-data` beside the embedded database (else the working directory)."""
+    if configured:
+        return Path(configured)
+    if database_url.startswith("sqlite:///") and ":memory:" not in database_url:
+        return Path(database_url.removeprefix("sqlite:///").split("?", 1)[0]).parent / "charter-data"
+    return Path.cwd() / "charter-data"
+
+
 def build(services: Services) -> list[object]:
-    issuer = services.settings.env.get("CHARTER_JWT_ISSUER") or "charter"
-    return [Signer(services.get(Sealer), issuer)]
+    """CHARTER_DATA_DIR (where bundles are written), CHARTER_EXPORT_TOKEN_TTL_S (a download token's
+    life, at most 900 s), CHARTER_EXPORT_CONCURRENT (a tenant's exports queued or running at once,
+    2) and CHARTER_EXPORT_MAX_EVENTS (audit events in one bundle, 2,000,000)."""
+    env = services.settings.env
+    signer = Signer(services.get(Sealer), env.get("CHARTER_JWT_ISSUER") or "charter")
+    exports = Exports(
+        services.get(Auth).tokens,
+        signer,
+        data_dir(services.settings.database_url, env.get("CHARTER_DATA_DIR")),
+        token_ttl=min(positive(env, "CHARTER_EXPORT_TOKEN_TTL_S", 900), 900),
+        concurrent=positive(env, "CHARTER_EXPORT_CONCURRENT", 2),
+        max_events=positive(env, "CHARTER_EXPORT_MAX_EVENTS", 2_000_000),
+    )
+    return [signer, exports]
 
 
 def sign_checkpoints(context: Context) -> None:
@@ -36,8 +63,10 @@ def sign_checkpoints(context: Context) -> None:
 API = Api(
     name="compliance",
     handlers="handlers.compliance",
-    permissions=Permissions(read=frozenset({"ledger:read"})),
+    permissions=Permissions(
+        read=frozenset({"ledger:read", "audit_exports:read"}), write=frozenset({"audit_exports:write"})
+    ),
     build=build,
-    jobs=[JobType(CHECKPOINTS, sign_checkpoints)],
+    jobs=[JobType(CHECKPOINTS, sign_checkpoints), *export_job.JOBS],
     periodic=[Periodic(CHECKPOINTS, every_s=EVERY_S)],
 )

@@ -523,6 +523,31 @@ ledger_keys = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
 )
 
+audit_exports = sa.Table(
+    "audit_exports",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    _tenant_id(),
+    sa.Column("since", UtcDateTime(), nullable=False),
+    sa.Column("until", UtcDateTime(), nullable=False),
+    sa.Column("includes", _json(), nullable=False),
+    sa.Column("requested_by", sa.String(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("status", sa.String(), nullable=False),
+    sa.Column("job_id", sa.Uuid(), nullable=True),
+    sa.Column("items_done", sa.BigInteger(), nullable=False),
+    sa.Column("items_total", sa.BigInteger(), nullable=True),
+    sa.Column("size", sa.BigInteger(), nullable=True),
+    sa.Column("sha256", sa.String(), nullable=True),
+    sa.Column("key_id", sa.String(), nullable=True),
+    sa.Column("checkpoint_size", sa.BigInteger(), nullable=True),
+    sa.Column("error", sa.Text(), nullable=True),
+    sa.Column("finished_at", UtcDateTime(), nullable=True),
+    sa.Column("revoked_at", UtcDateTime(), nullable=True),
+    sa.Index(None, "tenant_id", "created_at"),
+)
+
 # Every table, parents before children (the tests empty them in reverse order on SQLite).
 ALL = (
     tenants,
@@ -551,4 +576,5 @@ ALL = (
     ledger_nodes,
     ledger_checkpoints,
     ledger_keys,
+    audit_exports,
 )

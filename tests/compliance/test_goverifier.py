@@ -83,3 +83,39 @@ def test_go_verifies_charters_checkpoints_and_proofs(goverifier, client, anonymo
     forged["consistency"][0]["hashes"].reverse()
     if len(forged["consistency"][0]["hashes"]) > 1:
         assert _run(goverifier, forged).returncode == 1
+
+
+def test_go_verifies_an_export_bundles_checkpoint_and_proofs(goverifier, store, tmp_path):
+    """The proofs/<seq>.json of an audit export bundle, against its `checkpoint`, as an auditor
+    would feed them to the Go verifier."""
+    import io
+    import time
+    import zipfile
+    from datetime import UTC, datetime, timedelta
+
+    from server.app import create_app
+    from tests.helpers import ADMIN, settings
+
+    env = {"CHARTER_DATA_DIR": str(tmp_path), "CHARTER_JOB_POLL_MS": "50", "CHARTER_INPROCESS_WORKER": "1"}
+    with create_app(store=store, settings=settings(**env), inprocess_worker=True).test_client(headers=ADMIN) as c:
+        tenant = create_tenant(c)
+        assert c.post("/v1/entitlements", json={"tenant_id": tenant["id"], "product": "compliance"}).status_code == 201
+        for i in range(5):
+            create_key(c, tenant["id"], name=f"k{i}")
+        now, headers = datetime.now(UTC), {"x-tenant-id": tenant["id"]}
+        window = {"since": (now - timedelta(hours=1)).isoformat(), "until": (now + timedelta(hours=1)).isoformat()}
+        made = c.post("/v1/compliance/audit-exports", json={**window, "includes": ["audit"]}, headers=headers).json()
+        for _ in range(300):
+            if c.get(f"/v1/compliance/audit-exports/{made['id']}", headers=headers).json()["status"] == "ready":
+                break
+            time.sleep(0.05)
+        got = c.get(f"/v1/compliance/audit-exports/{made['id']}/bundle", params={"token": made["download_token"]})
+        assert got.status_code == 200, got.text
+        (key,) = c.get("/v1/compliance/keys").json()["items"]
+    zf = zipfile.ZipFile(io.BytesIO(got.content))
+    checkpoint = zf.read("checkpoint").decode()
+    proofs = [json.loads(zf.read(n)) for n in zf.namelist() if n.startswith("proofs/")]
+    assert proofs and all(p["checkpoint"] == checkpoint for p in proofs)
+    document = {"vkey": key["note_verifier_key"], "origin": f"charter/audit/{tenant['id']}", "inclusion": proofs}
+    result = _run(goverifier, document)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stdout + result.stderr

@@ -21,11 +21,16 @@ TABLES: dict[str, dict[str, Row]] = {name: module.ROWS for name, module in _MODU
 # module, with no rows): the 401 sweep still covers their protected operations; the BOLA probe
 # and the role matrix leave them out until the table is there. test_tables lists them.
 PENDING: dict[str, str] = {name: module.PENDING for name, module in _MODULES.items() if getattr(module, "PENDING", "")}
+# Operations of a written table whose rows are not written yet (`PENDING_OPS = {operationId: "why,
+# and what covers it meanwhile"}` in its module): left out of the probe and the matrix likewise.
+PENDING_OPS: dict[str, str] = {
+    op_id: why for module in _MODULES.values() for op_id, why in (getattr(module, "PENDING_OPS", None) or {}).items()
+}
 
 
 def tabled(ops: list) -> list:
-    """The operations whose API has its table (not PENDING)."""
-    return [op for op in ops if api_of(op.op_id) not in PENDING]
+    """The operations whose API has its table (not PENDING) and that have their row."""
+    return [op for op in ops if api_of(op.op_id) not in PENDING and op.op_id not in PENDING_OPS]
 
 
 def row(op_id: str) -> Row:

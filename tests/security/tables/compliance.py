@@ -21,6 +21,16 @@ PACK = {
 }
 
 
+_EXPORTS = (
+    "the probe knows no {export_id} placeholder yet (B would need the compliance entitlement and an "
+    "export of its own); tests/compliance/test_exports.py probes every export route with another "
+    "tenant's credentials and B's real export id (404 each), and the 401 sweep covers the protected ones"
+)
+PENDING_OPS = {
+    f"handlers.compliance.exports.{name}": _EXPORTS
+    for name in ("create", "list_exports", "get", "revoke", "bundle", "verify")
+}
+
 SEQ = {"path:seq": "a leaf index in the caller's own log: it names no other tenant's object"}
 
 
