@@ -115,9 +115,7 @@ def _validate_once(original: Callable[[Any, dict], None]) -> Callable[[Any, dict
     return validate
 
 
-OpenAPISpecification._validate_spec = classmethod(
-    _validate_once(OpenAPISpecification._validate_spec.__func__)
-)
+OpenAPISpecification._validate_spec = classmethod(_validate_once(OpenAPISpecification._validate_spec.__func__))
 
 
 def build_components(apis: Sequence[Api], services: Services) -> None:

@@ -56,7 +56,7 @@ def bundle(export_id: str, token: str) -> Stream:
 
     return Stream(
         chunks(),
-        media_type="application/zip",
+        media_type="application/octet-stream",
         headers={
             "Content-Disposition": f'attachment; filename="audit-export-{export.id}.zip"',
             "Content-Length": str(path.stat().st_size),

@@ -79,7 +79,7 @@ def test_a_bundle_round_trip_as_an_auditor_checks_it(served, store, tmp_path):
     done = _ready(served, admin, made["id"])
     assert done["progress"]["done"] == done["progress"]["total"] > 0 and done["size"] > 0
     got = served.get(f"{EXPORTS}/{made['id']}/bundle", params={"token": made["download_token"]}, headers={})
-    assert got.status_code == 200 and got.headers["content-type"] == "application/zip"
+    assert got.status_code == 200 and got.headers["content-type"] == "application/octet-stream"
     assert hashlib.sha256(got.content).hexdigest() == done["sha256"]
     out = tmp_path / "unzipped"
     zipfile.ZipFile(io.BytesIO(got.content)).extractall(out)

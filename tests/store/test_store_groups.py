@@ -26,7 +26,7 @@ GROUPS = {
         "invoices",
         "discount_codes",
     },
-    "compliance": {"ledger"},
+    "compliance": {"ledger", "audit_exports"},
 }
 
 

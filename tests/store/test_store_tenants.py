@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from store.errors import Conflict, MissingReference
-from store.models import AuditQuery, WebhookDelivery, WebhookEvent, utcnow
+from store.models import AuditExport, AuditQuery, WebhookDelivery, WebhookEvent, utcnow
 
 
 def test_add_then_get_and_get_by_slug_return_every_field(store, make):
@@ -383,6 +383,11 @@ def _rows_everywhere(store, make):
             for repository, record in records.items():
                 getattr(s, repository).add(record)
             w.licensing[name] = records
+        w.exports = {}
+        for name, tenant in (("doomed", doomed), ("kept", kept)):
+            at = tenant.created_at
+            w.exports[name] = AuditExport(uuid4(), tenant.id, at, at, ["audit"], "test", at, at)
+            s.audit_exports.add(w.exports[name])
     return w
 
 
@@ -426,6 +431,7 @@ def _observe(s, w) -> dict:
             for repository in LICENSING
         },
         "ledger": [s.ledger.head(log) for log in (str(w.doomed.id), str(w.kept.id), "platform")],
+        "audit_exports": {name: s.audit_exports.get(e.id) is not None for name, e in w.exports.items()},
     }
 
 
@@ -461,6 +467,7 @@ def test_tenant_delete_does_what_every_aggregate_declares(store, make):
         "webhook_events": {"doomed": False, "kept": True},  # deleted
         "webhook_deliveries": {"doomed": False, "kept": True},  # deleted
         **{repository: {"doomed": False, "kept": True} for repository in LICENSING},  # deleted
+        "audit_exports": {"doomed": False, "kept": True},  # deleted (their files stay on disk)
     }
     assert after["users"] == w.user and after["rate_limits"] == pytest.approx(10.0)
     # What went left nothing behind: its slug, key id and token hash are free again.

@@ -23,6 +23,7 @@ PARTS = (
     "catalog.yaml",
     "README.md",
     "pyproject.toml",
+    "schemathesis.toml",  # `charter fuzz` reads it from the working directory
 )
 
 

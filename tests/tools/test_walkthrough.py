@@ -39,6 +39,15 @@ def test_readme_walkthrough_works(tmp_path):
 
     # 6. `charter fuzz` covers the new operation with every other, and every check (ST205,
     # unsupported methods, included): /v1/catalog/request is not /v1/catalog/{key}
-    fuzzed = charter(project, "fuzz", "--max-examples", "10", env={"DATABASE_URL": "memory://"}, timeout=600)
-    assert fuzzed.returncode == 0, fuzzed.stdout[-4000:] + fuzzed.stderr[-2000:]
+    # Only the registry's document is mounted: the new operation is the registry's, and
+    # tests/fuzz fuzzes every API's on every store already.
+    fuzzed = charter(
+        project,
+        "fuzz",
+        "--max-examples",
+        "10",
+        env={"DATABASE_URL": "memory://", "CHARTER_SPECS": "registry"},
+        timeout=600,
+    )
+    assert fuzzed.returncode == 0, fuzzed.stdout[:12000] + "\n…\n" + fuzzed.stdout[-3000:] + fuzzed.stderr[-2000:]
     assert "GET /v1/catalog/{key}" in fuzzed.stdout and "0 failing scenarios" in fuzzed.stdout, fuzzed.stdout[-3000:]
