@@ -1,0 +1,11 @@
+"""tests/fuzz/test_schemathesis.py on SQLite, in a module of its own so another worker can run it."""
+
+import pytest
+
+from tests.fuzz.test_schemathesis import finds_nothing
+
+
+@pytest.mark.fuzz
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_schemathesis_finds_nothing(app, store, capsys):
+    finds_nothing(app, store, capsys)
