@@ -7,6 +7,7 @@ from store import interface
 from store.groups import Group, repository
 from store.memory.audit import MemoryAudit
 from store.memory.deliveries import MemoryWebhookDeliveries, MemoryWebhookEvents
+from store.memory.disputes import MemoryDisputeCases, MemoryDisputeEvidence, MemoryDisputeNotes
 from store.memory.invoices import MemoryDiscountCodes, MemoryInvoices
 from store.memory.jobs import MemoryJobs
 from store.memory.kept import MemoryKeptAnswers
@@ -61,3 +62,9 @@ class Licensing(Group, api="licensing"):
 
 class Compliance(Group, api="compliance"):
     ledger = repository[interface.Ledger](MemoryLedger)
+
+
+class Disputes(Group, api="disputes"):
+    dispute_cases = repository[interface.DisputeCases](MemoryDisputeCases)
+    dispute_evidence = repository[interface.DisputeEvidenceRefs](MemoryDisputeEvidence)
+    dispute_notes = repository[interface.DisputeNotes](MemoryDisputeNotes)
