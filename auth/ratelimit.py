@@ -1,4 +1,5 @@
-"""Rate limits on the credential checks: login, API key exchange and registry key verify.
+"""Rate limits on the credential checks (login, API key exchange and registry key verify), and on
+a few costly calls (licensing key recovery, arbitration packages).
 
 Each limit allows a burst of N requests, refilled at N per window (GCRA, store.models.gcra), per
 client address and per account or key. The counters live in the store, so every worker of every
@@ -37,6 +38,7 @@ DEFAULTS: dict[str, tuple[int, int] | None] = {
     "verify.ip": (60, 60),  # failures
     "verify.key": (20, 60),  # the same, for verify
     "recover.ip": (10, 60),  # licensing key recoveries (POST /licensing/{slug}/v1/recover), every attempt
+    "arbitration.tenant": (5, 60),  # arbitration packages of dispute cases, per tenant, every one made
 }
 
 
