@@ -125,7 +125,7 @@ def test_list_filters_newest_first_with_limit_and_offset(store, tenant_in, make)
         make.case(tenant.id, created_at=now + timedelta(seconds=i), subject_id=f"p{i % 2}", status=status)
         for i, status in enumerate(("open", "open", "won", "open", "needs_response"))
     ]
-    tied = [make.case(tenant.id, created_at=now + timedelta(seconds=9)) for _ in range(3)]
+    tied = [make.case(tenant.id, created_at=now + timedelta(seconds=9), status="accepted") for _ in range(3)]
     with store.write() as s:
         for c in (*cases, *tied):
             s.dispute_cases.add(c)
