@@ -65,8 +65,6 @@ def recorded(s: Session, actor: Actor, action: str, case: DisputeCase, **metadat
 
 
 def create(uow: Store, actor: Actor, fields: dict[str, Any]) -> dict:
-    if fields.get("amount") is not None and not fields.get("currency"):
-        raise Invalid("an amount needs its currency", "currency_required")
     with uow.write() as s:
         tenant_id = entitled(s, actor)
         now = utcnow()
