@@ -1,5 +1,5 @@
-"""Rate limits on the credential checks (login, API key exchange, registry key verify) and on the
-licensing calls an app makes (validate, heartbeat, recover).
+"""Rate limits on the credential checks (login, API key exchange, registry key verify), on the
+licensing calls an app makes (validate, heartbeat, recover), and on arbitration packages.
 
 Each limit allows a burst of N requests, refilled at N per window (GCRA, store.models.gcra), per
 client address and per account or key. The counters live in the store, so every worker of every
@@ -43,6 +43,7 @@ DEFAULTS: dict[str, tuple[int, int] | None] = {
     "verify.ip": (60, 60),  # failures
     "verify.key": (20, 60),  # the same, for verify
     "recover.ip": (10, 60),  # licensing key recoveries (POST /licensing/{slug}/v1/recover), every attempt
+    "arbitration.tenant": (5, 60),  # arbitration packages of dispute cases, per tenant, every one made
     # Counted in each worker (Limits.fits_here): the licensing calls an app makes all the time.
     "validate.ip": (300, 60),  # POST /licensing/{slug}/v1/validate, every call, per client address
     "validate.key": (60, 60),  # the same, per license key presented

@@ -13,6 +13,7 @@ from charter.api import Api
 
 REGISTERED = (
     "services.compliance.api",
+    "services.disputes.api",
     "services.gateway.api",
     "services.identity.api",
     "services.licensing.api",

@@ -24,6 +24,9 @@ from store.models import (
     AuthSession,
     Checkpoint,
     DiscountCode,
+    DisputeCase,
+    DisputeEvidence,
+    DisputeNote,
     Entitlement,
     Invoice,
     IssuerKey,
@@ -467,6 +470,49 @@ class DiscountCodes(Protocol):
         """Write every mutable field (not id, tenant_id, code_hash, created_at); KeyError."""
 
 
+# ----------------------------------------------------------------------------------- disputes
+# Every dispute record has a tenant (add(): MissingReference("tenant") when it does not exist,
+# Conflict("id") for a taken id) and goes with it; evidence and notes go with their case too
+# (MissingReference("case") when the case does not exist; callers find the case within the
+# tenant first). Evidence and notes are append-only: no save, no delete.
+
+
+class DisputeCases(Protocol):
+    def add(self, case: DisputeCase) -> None: ...
+
+    def get(self, case_id: UUID, *, for_update: bool = False) -> DisputeCase | None: ...
+
+    def save(self, case: DisputeCase) -> None:
+        """Write every field but id, tenant_id, subject_type, subject_id and created_at; KeyError."""
+
+    def list(
+        self,
+        tenant_id: UUID,
+        *,
+        status: str | None = None,
+        subject_type: str | None = None,
+        subject_id: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> builtins.list[DisputeCase]:
+        """The tenant's cases matching every filter given, newest first (created_at, then id, both
+        descending), `offset` of them skipped, at most `limit`."""
+
+
+class DisputeEvidenceRefs(Protocol):
+    def add(self, evidence: DisputeEvidence) -> None: ...
+
+    def list(self, case_id: UUID) -> builtins.list[DisputeEvidence]:
+        """The case's evidence, oldest first."""
+
+
+class DisputeNotes(Protocol):
+    def add(self, note: DisputeNote) -> None: ...
+
+    def list(self, case_id: UUID) -> builtins.list[DisputeNote]:
+        """The case's notes, oldest first."""
+
+
 class Registry(Protocol):
     """The tenant registry's repositories."""
 
@@ -585,7 +631,20 @@ class Compliance(Protocol):
     def audit_exports(self) -> AuditExports: ...
 
 
-class Session(Registry, Identity, Platform, Webhooks, Licensing, Compliance, Protocol):
+class Disputes(Protocol):
+    """The disputes API's repositories (specs/disputes.yaml)."""
+
+    @property
+    def dispute_cases(self) -> DisputeCases: ...
+
+    @property
+    def dispute_evidence(self) -> DisputeEvidenceRefs: ...
+
+    @property
+    def dispute_notes(self) -> DisputeNotes: ...
+
+
+class Session(Registry, Identity, Platform, Webhooks, Licensing, Compliance, Disputes, Protocol):
     """One transaction over every group's repositories: the unit of work."""
 
     def record(self, event: Event) -> None:

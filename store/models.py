@@ -595,3 +595,64 @@ class AuditExport:
     error: str | None = None
     finished_at: datetime | None = None
     revoked_at: datetime | None = None
+
+
+# Dispute cases (specs/disputes.yaml): status and stage are separate. A case in a terminal status
+# takes no further change.
+DISPUTE_STATUSES = ("open", "needs_response", "under_review", "won", "lost", "accepted", "expired", "withdrawn")
+DISPUTE_TERMINAL = frozenset({"won", "lost", "accepted", "expired", "withdrawn"})
+DISPUTE_STAGES = ("inquiry", "chargeback", "pre_arbitration", "arbitration")
+
+
+@dataclass
+class DisputeCase:
+    """A dispute about one subject of a tenant (a payment, an invoice, …), worked by its people.
+    `links` are the licensing objects it names: [{kind, id, linked_at}], ids and times as text."""
+
+    id: UUID
+    tenant_id: UUID
+    subject_type: str
+    subject_id: str
+    status: str  # DISPUTE_STATUSES
+    stage: str  # DISPUTE_STAGES
+    created_at: datetime
+    updated_at: datetime
+    title: str | None = None
+    reason: str | None = None
+    amount: int | None = None  # in the currency's smallest unit
+    currency: str | None = None
+    due_by: datetime | None = None  # when a response is due (needs_response)
+    assignee_id: UUID | None = None  # a user of the tenant
+    outcome: str | None = None  # won | lost | accepted | withdrawn, once resolved
+    rationale: str | None = None
+    resolved_at: datetime | None = None
+    links: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class DisputeEvidence:
+    """A reference to one piece of evidence of a case: what it is and its SHA-256, never the bytes."""
+
+    id: UUID
+    tenant_id: UUID
+    case_id: UUID
+    kind: str
+    sha256: str  # 64 lower-case hex digits
+    size: int
+    media_type: str
+    created_at: datetime
+    label: str | None = None
+    uri: str | None = None
+
+
+@dataclass
+class DisputeNote:
+    """A note on a case: append-only, never changed."""
+
+    id: UUID
+    tenant_id: UUID
+    case_id: UUID
+    body: str
+    created_at: datetime
+    author_kind: str | None = None
+    author_id: str | None = None

@@ -7,6 +7,7 @@ from store import interface
 from store.groups import Group, repository
 from store.memory.audit import MemoryAudit
 from store.memory.deliveries import MemoryWebhookDeliveries, MemoryWebhookEvents
+from store.memory.disputes import MemoryDisputeCases, MemoryDisputeEvidence, MemoryDisputeNotes
 from store.memory.exports import MemoryAuditExports
 from store.memory.invoices import MemoryDiscountCodes, MemoryInvoices
 from store.memory.jobs import MemoryJobs
@@ -63,3 +64,9 @@ class Licensing(Group, api="licensing"):
 class Compliance(Group, api="compliance"):
     ledger = repository[interface.Ledger](MemoryLedger)
     audit_exports = repository[interface.AuditExports](MemoryAuditExports)
+
+
+class Disputes(Group, api="disputes"):
+    dispute_cases = repository[interface.DisputeCases](MemoryDisputeCases)
+    dispute_evidence = repository[interface.DisputeEvidenceRefs](MemoryDisputeEvidence)
+    dispute_notes = repository[interface.DisputeNotes](MemoryDisputeNotes)

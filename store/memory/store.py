@@ -12,11 +12,11 @@ from typing import cast
 from store import interface
 from store.errors import Busy
 from store.memory.base import Tables, Undo
-from store.memory.groups import Compliance, Identity, Licensing, Platform, Registry, Webhooks
+from store.memory.groups import Compliance, Disputes, Identity, Licensing, Platform, Registry, Webhooks
 from store.unit_of_work import UnitOfWork, after_commit, before_commit
 
 
-class MemorySession(Registry, Identity, Platform, Webhooks, Licensing, Compliance, UnitOfWork):
+class MemorySession(Registry, Identity, Platform, Webhooks, Licensing, Compliance, Disputes, UnitOfWork):
     """A write session: the repositories over one store's tables, each built when first used, and
     the undo log."""
 

@@ -7,6 +7,7 @@ from store import interface
 from store.groups import Group, repository
 from store.sql.audit import SqlAudit
 from store.sql.deliveries import SqlWebhookDeliveries, SqlWebhookEvents
+from store.sql.disputes import SqlDisputeCases, SqlDisputeEvidence, SqlDisputeNotes
 from store.sql.exports import SqlAuditExports
 from store.sql.invoices import SqlDiscountCodes, SqlInvoices
 from store.sql.jobs import SqlJobs
@@ -63,3 +64,9 @@ class Licensing(Group, api="licensing"):
 class Compliance(Group, api="compliance"):
     ledger = repository[interface.Ledger](SqlLedger)
     audit_exports = repository[interface.AuditExports](SqlAuditExports)
+
+
+class Disputes(Group, api="disputes"):
+    dispute_cases = repository[interface.DisputeCases](SqlDisputeCases)
+    dispute_evidence = repository[interface.DisputeEvidenceRefs](SqlDisputeEvidence)
+    dispute_notes = repository[interface.DisputeNotes](SqlDisputeNotes)

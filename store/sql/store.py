@@ -13,12 +13,12 @@ from sqlalchemy.engine import Connection
 from store import interface
 from store.sql.base import UNREACHABLE, unavailable
 from store.sql.engine import WRITE, make_engine, normalise_url
-from store.sql.groups import Compliance, Identity, Licensing, Platform, Registry, Webhooks
+from store.sql.groups import Compliance, Disputes, Identity, Licensing, Platform, Registry, Webhooks
 from store.sql.locks import file_locks, try_pg
 from store.unit_of_work import UnitOfWork, after_commit, before_commit
 
 
-class SqlSession(Registry, Identity, Platform, Webhooks, Licensing, Compliance, UnitOfWork):
+class SqlSession(Registry, Identity, Platform, Webhooks, Licensing, Compliance, Disputes, UnitOfWork):
     """One connection, one transaction; every repository shares both, and is built when first
     used. `rate_ticks` counts rate limit acquires across the sessions of one store (for
     housekeeping)."""

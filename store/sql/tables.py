@@ -479,6 +479,70 @@ license_discount_codes = sa.Table(
     sa.UniqueConstraint("tenant_id", "code_hash"),  # also the tenant's index
 )
 
+# Dispute cases (specs/disputes.yaml): each belongs to a tenant and goes with it; evidence
+# references and notes go with their case. A case's links name licensing objects by id, with no
+# foreign key (what it was linked to, kept as the case says).
+dispute_cases = sa.Table(
+    "dispute_cases",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    _tenant_id(),
+    sa.Column("subject_type", sa.String(), nullable=False),
+    sa.Column("subject_id", sa.String(), nullable=False),
+    sa.Column("status", sa.String(), nullable=False),
+    sa.Column("stage", sa.String(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("title", sa.Text(), nullable=True),
+    sa.Column("reason", sa.Text(), nullable=True),
+    sa.Column("amount", sa.BigInteger(), nullable=True),
+    sa.Column("currency", sa.String(), nullable=True),
+    sa.Column("due_by", UtcDateTime(), nullable=True),
+    sa.Column("assignee_id", sa.Uuid(), nullable=True),
+    sa.Column("outcome", sa.String(), nullable=True),
+    sa.Column("rationale", sa.Text(), nullable=True),
+    sa.Column("resolved_at", UtcDateTime(), nullable=True),
+    sa.Column("links", _json(), nullable=False),
+    sa.Index(None, "tenant_id", "created_at"),
+    sa.Index(None, "tenant_id", "subject_type", "subject_id"),
+)
+
+
+def _case_id() -> sa.Column:
+    return sa.Column("case_id", sa.Uuid(), sa.ForeignKey("dispute_cases.id", ondelete="CASCADE"), nullable=False)
+
+
+dispute_evidence = sa.Table(
+    "dispute_evidence",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    _tenant_id(),
+    _case_id(),
+    sa.Column("kind", sa.String(), nullable=False),
+    sa.Column("sha256", sa.String(), nullable=False),
+    sa.Column("size", sa.BigInteger(), nullable=False),
+    sa.Column("media_type", sa.String(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("label", sa.Text(), nullable=True),
+    sa.Column("uri", sa.Text(), nullable=True),
+    sa.Index(None, "case_id"),
+    sa.Index(None, "tenant_id"),
+)
+
+dispute_notes = sa.Table(
+    "dispute_notes",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    _tenant_id(),
+    _case_id(),
+    sa.Column("body", sa.Text(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("author_kind", sa.String(), nullable=True),
+    sa.Column("author_id", sa.String(), nullable=True),
+    sa.Index(None, "case_id"),
+    sa.Index(None, "tenant_id"),
+)
+
 # The verifiable audit log (store.merkle): per log its head, row locked by every append (FOR
 # UPDATE on PostgreSQL; SQLite's writes are serialised), and the hash of every complete subtree
 # (level 0: the leaf hashes). Keyed by log id, with no foreign key. Checkpoints are the signed
@@ -572,6 +636,9 @@ ALL = (
     license_machines,
     license_invoices,
     license_discount_codes,
+    dispute_cases,
+    dispute_evidence,
+    dispute_notes,
     ledger_heads,
     ledger_nodes,
     ledger_checkpoints,

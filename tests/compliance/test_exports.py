@@ -231,3 +231,18 @@ def test_the_list_pages_with_a_cursor(served, store):
     second = served.get(EXPORTS, params={"limit": 2, "cursor": first["next_cursor"]}, headers=admin).json()
     assert [e["id"] for e in first["items"] + second["items"]] == list(reversed(made))
     assert "next_cursor" not in second
+
+
+def test_a_bundle_with_disputes_holds_each_case_with_its_evidence_and_notes(served, store, tmp_path):
+    from tests.disputes.helpers import CASES, evidence_body, open_case
+
+    tenant, admin = _compliant(served, store)
+    case = open_case(served, tenant, title="chargeback on pay_123")
+    here = {"x-tenant-id": tenant["id"]}
+    assert served.post(f"{CASES}/{case['id']}/evidence", json=evidence_body(), headers=here).status_code == 201
+    assert served.post(f"{CASES}/{case['id']}/notes", json={"body": "called the bank"}, headers=here).status_code == 201
+    made = served.post(EXPORTS, json={**_window(), "includes": ["disputes"]}, headers=admin).json()
+    _ready(served, admin, made["id"])
+    got = served.get(f"{EXPORTS}/{made['id']}/bundle", params={"token": made["download_token"]}, headers={})
+    (exported,) = json.loads(zipfile.ZipFile(io.BytesIO(got.content)).read("disputes/cases.json"))
+    assert exported["id"] == case["id"] and len(exported["evidence"]) == 1 and len(exported["notes"]) == 1

@@ -4,7 +4,7 @@ Each API has one table, `tests/security/tables/<api>.py`, whose `ROWS` maps ever
 that API to a `Row`:
 
 - `probe`: what the BOLA probe does with it. `Scoped`: the request templates whose placeholders
-  ({tenant_id}, {slug}, {key_id}, {action}, {endpoint_id}, {delivery_id}) mark every position that names a tenant's object
+  ({tenant_id}, {slug}, {key_id}, {action}, {endpoint_id}, {delivery_id}, {case_id}) mark every position that names a tenant's object
   (path ids, query and body fields; the x-tenant-id header is a position of every operation).
   `Public`: why no tenant object is involved, and a sanity request with what it answers.
 - `access`: what the role matrix expects: who may call it (written by hand, not derived from
@@ -55,11 +55,15 @@ READERS = frozenset(
     {PLATFORM_ADMIN_KEY, PLATFORM_ADMIN, SUPPORT, SUPPORT_SESSION, TENANT_ADMIN, TENANT_MEMBER, SERVICE_READ}
 )
 WRITERS_IN_B = frozenset({PLATFORM_ADMIN_KEY, PLATFORM_ADMIN, SUPPORT_SESSION, TENANT_ADMIN, SERVICE_WRITE})
+# Service tokens hold registry scopes only: the APIs whose permissions none of them names are read
+# and written by people and the platform alone.
+PEOPLE_READERS = READERS - {SERVICE_READ}
+PEOPLE_WRITERS = WRITERS_IN_B - {SERVICE_WRITE}
 SIGNED_IN = frozenset({PLATFORM_ADMIN, SUPPORT, SUPPORT_SESSION, TENANT_ADMIN, TENANT_MEMBER})  # have a session
 
 # ----------------------------------------------------------------------------- the probe
 
-PLACEHOLDER = re.compile(r"\{(tenant_id|slug|key_id|action|endpoint_id|delivery_id)\}")
+PLACEHOLDER = re.compile(r"\{(tenant_id|slug|key_id|action|endpoint_id|delivery_id|case_id)\}")
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 The operations come from the app's own /openapi.json; each has a row in its API's table
 (tests/security/tables/<api>.py, checked by test_tables.py). A `Scoped` row is a list of request
-templates whose placeholders ({tenant_id}, {slug}, {key_id}, {action}) mark the positions that
+templates whose placeholders ({tenant_id}, {slug}, {key_id}, {action}, …) mark the positions that
 name a tenant's object: path ids, query and body fields; the x-tenant-id header is a position of
 every operation. The runner fills the positions with A's ids (alone, and mixed with B's own ids
 and B's header) and sends each request with each of B's credentials the operation takes: for a
@@ -46,7 +46,7 @@ HIDDEN, FORBIDDEN, MISMATCH = 404, 403, 401
 PROBE_EVENTS = {"auth.tenant_mismatch", "support_session.read", "auth.login_failed"}
 # the probe signs in and presents API keys more often than a minute's default budget allows;
 # the limits themselves are tests/identity/test_rate_limits.py's
-LIMITS = "login.ip=10000/60,exchange.ip=10000/60"
+LIMITS = "login.ip=10000/60,exchange.ip=10000/60,arbitration.tenant=10000/60"
 
 
 @pytest.fixture
@@ -67,6 +67,7 @@ class Party:
     action: str
     endpoint_id: str
     delivery_id: str
+    case_id: str
 
     def value(self, name: str) -> str:
         return getattr(self, name)
@@ -106,6 +107,16 @@ def _delivery_of(client, tenant_id: str, endpoint_id: str, key_name: str) -> dic
     return r.json()["items"][0]
 
 
+def _case_of(client, tenant_id: str, subject_id: str) -> dict:
+    """A dispute case of the tenant, granted the compliance entitlement first."""
+    r = client.post("/v1/entitlements", json={"tenant_id": tenant_id, "product": "compliance"})
+    assert r.status_code == 201, r.text
+    body = {"subject_type": "payment", "subject_id": subject_id, "title": f"{subject_id} title"}
+    r = client.post("/v1/disputes/cases", json=body, headers={"x-tenant-id": tenant_id})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
 def _setup(client, store) -> World:
     # A: distinctive data of every kind the registry keeps
     a = create_tenant(
@@ -130,6 +141,7 @@ def _setup(client, store) -> World:
     )
     assert a_hook.status_code == 201, a_hook.text
     a_delivery = _delivery_of(client, a["id"], a_hook.json()["id"], "alpha-hooked-key")
+    a_case = _case_of(client, a["id"], "alpha-dispute-secret")
 
     # B likewise, and B's credentials
     b = create_tenant(client, slug="bravo-bola", name="Bravo Probe Ltd")
@@ -143,6 +155,7 @@ def _setup(client, store) -> World:
     )
     assert b_hook.status_code == 201, b_hook.text
     b_delivery = _delivery_of(client, b["id"], b_hook.json()["id"], "bravo-hooked-key")
+    b_case = _case_of(client, b["id"], "bravo-dispute")
 
     admin = session(client, store, ["tenant_admin"], b["id"])
     member = session(client, store, ["tenant_member"], b["id"])
@@ -217,6 +230,8 @@ def _setup(client, store) -> World:
         "A endpoint secret": a_hook.json()["secret"],
         "A delivery id": a_delivery["id"],
         "A delivery event id": a_delivery["event_id"],
+        "A case id": a_case["id"],
+        "A case subject": a_case["subject_id"],
     }
     ghost = Party(
         str(uuid.uuid4()),
@@ -225,13 +240,26 @@ def _setup(client, store) -> World:
         "ghost.never_happened",
         str(uuid.uuid4()),
         str(uuid.uuid4()),
+        str(uuid.uuid4()),
     )
     return World(
         a=Party(
-            a["id"], a["slug"], a_key["api_key"]["id"], "alpha.ledger_sealed", a_hook.json()["id"], a_delivery["id"]
+            a["id"],
+            a["slug"],
+            a_key["api_key"]["id"],
+            "alpha.ledger_sealed",
+            a_hook.json()["id"],
+            a_delivery["id"],
+            a_case["id"],
         ),
         b=Party(
-            b["id"], b["slug"], b_spare["api_key"]["id"], "bravo.ledger_sealed", b_hook.json()["id"], b_delivery["id"]
+            b["id"],
+            b["slug"],
+            b_spare["api_key"]["id"],
+            "bravo.ledger_sealed",
+            b_hook.json()["id"],
+            b_delivery["id"],
+            b_case["id"],
         ),
         ghost=ghost,
         a_plain_key=a_key["plaintext"],
@@ -240,7 +268,16 @@ def _setup(client, store) -> World:
         secret={
             k
             for k in markers
-            if k not in ("A tenant id", "A slug", "A key id", "A audit action 1", "A endpoint id", "A delivery id")
+            if k
+            not in (
+                "A tenant id",
+                "A slug",
+                "A key id",
+                "A audit action 1",
+                "A endpoint id",
+                "A delivery id",
+                "A case id",
+            )
         },
         tokens=tokens,
         key=key,
@@ -328,6 +365,7 @@ MARKER_OF = {
     "action": "A audit action 1",
     "endpoint_id": "A endpoint id",
     "delivery_id": "A delivery id",
+    "case_id": "A case id",
 }
 
 
@@ -348,7 +386,7 @@ def probes_of(w: World, op: Operation, route: Route, cred: Credential) -> list[P
     positions = template_positions(route)
     probes = []
     values = {}
-    for name in ("tenant_id", "slug", "key_id", "action", "endpoint_id", "delivery_id"):
+    for name in ("tenant_id", "slug", "key_id", "action", "endpoint_id", "delivery_id", "case_id"):
         values[w.a.value(name)] = f"<{name}>"
         values[w.ghost.value(name)] = f"<{name}>"
     for parties in cartesian(*[(w.a, w.b)] * len(positions), (None, w.a, w.b)):

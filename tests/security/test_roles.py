@@ -60,7 +60,7 @@ SCOPES = {
 NO_CREDENTIAL = (401, "unauthorized")  # what a protected operation answers without one
 # the matrix signs in and presents keys more often than a minute's default budget allows; the
 # limits themselves are tests/identity/test_rate_limits.py's
-LIMITS = "login.ip=10000/60,exchange.ip=10000/60"
+LIMITS = "login.ip=10000/60,exchange.ip=10000/60,arbitration.tenant=10000/60"
 
 
 def trial_product(caller: str) -> str:
@@ -194,6 +194,13 @@ class Ctx:
         """The header a platform caller narrows itself to B with (a caller bound to B may send it too)."""
         return {"x-tenant-id": self.b["id"]}
 
+    def fresh_b_case(self) -> str:
+        r = self.client.post(
+            "/v1/disputes/cases", json={"subject_type": "payment", "subject_id": "matrix"}, headers=self.in_b
+        )
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
+
     def value(self, name: str) -> str:
         return {
             "tenant_id": lambda: self.b["id"],
@@ -202,6 +209,7 @@ class Ctx:
             "action": lambda: "roles.matrix",
             "endpoint_id": self.fresh_b_endpoint,
             "delivery_id": self.fresh_b_delivery,
+            "case_id": self.fresh_b_case,
         }[name]()
 
 
@@ -225,6 +233,8 @@ def _call(r: Row, ctx: Ctx) -> Call:
 
 def test_function_level_authorization_matrix(client, store):
     b = create_tenant(client, slug="bravo-matrix", name="Bravo Matrix")
+    granted = client.post("/v1/entitlements", json={"tenant_id": b["id"], "product": "compliance"})
+    assert granted.status_code == 201, granted.text  # the dispute routes need it
     callers = Callers(client, store, b)
     b_key = create_key(client, b["id"], name="verify-me")["plaintext"]
     ops = tabled(served_doc.fetch(client).operations())

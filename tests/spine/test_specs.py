@@ -428,4 +428,5 @@ def test_check_validates_the_shared_components_a_spec_pulls_in(tmp_path):
         "webhooks.yaml",
         "licensing.yaml",
         "compliance.yaml",
+        "disputes.yaml",
     }, found

@@ -14,6 +14,9 @@ from store.models import (
     AuditDraft,
     AuthSession,
     DiscountCode,
+    DisputeCase,
+    DisputeEvidence,
+    DisputeNote,
     Entitlement,
     Invoice,
     IssuerKey,
@@ -267,6 +270,40 @@ def make_code(tenant_id, code_hash: str | None = None, **fields) -> DiscountCode
     return DiscountCode(**{**values, **fields})
 
 
+def make_case(tenant_id, **fields) -> DisputeCase:
+    now = utcnow()
+    values = dict(
+        id=uuid4(),
+        tenant_id=tenant_id,
+        subject_type="payment",
+        subject_id=f"pay_{uuid4().hex[:8]}",
+        status="open",
+        stage="inquiry",
+        created_at=now,
+        updated_at=now,
+    )
+    return DisputeCase(**{**values, **fields})
+
+
+def make_evidence(tenant_id, case_id, **fields) -> DisputeEvidence:
+    values = dict(
+        id=uuid4(),
+        tenant_id=tenant_id,
+        case_id=case_id,
+        kind="receipt",
+        sha256=uuid4().hex + uuid4().hex,
+        size=1024,
+        media_type="application/pdf",
+        created_at=utcnow(),
+    )
+    return DisputeEvidence(**{**values, **fields})
+
+
+def make_note(tenant_id, case_id, **fields) -> DisputeNote:
+    values = dict(id=uuid4(), tenant_id=tenant_id, case_id=case_id, body="A note.", created_at=utcnow())
+    return DisputeNote(**{**values, **fields})
+
+
 @pytest.fixture
 def make():
     """The factories, as a fixture: test modules here are not importable packages."""
@@ -291,6 +328,9 @@ def make():
         machine=make_machine,
         invoice=make_invoice,
         code=make_code,
+        case=make_case,
+        evidence=make_evidence,
+        note=make_note,
     )
 
 

@@ -27,6 +27,7 @@ GROUPS = {
         "discount_codes",
     },
     "compliance": {"ledger", "audit_exports"},
+    "disputes": {"dispute_cases", "dispute_evidence", "dispute_notes"},
 }
 
 
@@ -47,6 +48,7 @@ def test_both_stores_declare_the_interface_groups(session_class):
         "webhooks": _protocol_members(interface.Webhooks),
         "licensing": _protocol_members(interface.Licensing),
         "compliance": _protocol_members(interface.Compliance),
+        "disputes": _protocol_members(interface.Disputes),
     }
 
 

@@ -388,6 +388,13 @@ def _rows_everywhere(store, make):
             at = tenant.created_at
             w.exports[name] = AuditExport(uuid4(), tenant.id, at, at, ["audit"], "test", at, at)
             s.audit_exports.add(w.exports[name])
+        w.disputes = {}
+        for name, tenant in (("doomed", doomed), ("kept", kept)):
+            case = make.case(tenant.id)
+            s.dispute_cases.add(case)
+            s.dispute_evidence.add(make.evidence(tenant.id, case.id))
+            s.dispute_notes.add(make.note(tenant.id, case.id))
+            w.disputes[name] = case
     return w
 
 
@@ -432,6 +439,9 @@ def _observe(s, w) -> dict:
         },
         "ledger": [s.ledger.head(log) for log in (str(w.doomed.id), str(w.kept.id), "platform")],
         "audit_exports": {name: s.audit_exports.get(e.id) is not None for name, e in w.exports.items()},
+        "dispute_cases": {name: s.dispute_cases.get(c.id) is not None for name, c in w.disputes.items()},
+        "dispute_evidence": {name: len(s.dispute_evidence.list(c.id)) for name, c in w.disputes.items()},
+        "dispute_notes": {name: len(s.dispute_notes.list(c.id)) for name, c in w.disputes.items()},
     }
 
 
@@ -468,6 +478,9 @@ def test_tenant_delete_does_what_every_aggregate_declares(store, make):
         "webhook_deliveries": {"doomed": False, "kept": True},  # deleted
         **{repository: {"doomed": False, "kept": True} for repository in LICENSING},  # deleted
         "audit_exports": {"doomed": False, "kept": True},  # deleted (their files stay on disk)
+        "dispute_cases": {"doomed": False, "kept": True},  # deleted
+        "dispute_evidence": {"doomed": 0, "kept": 1},  # deleted, with their case
+        "dispute_notes": {"doomed": 0, "kept": 1},  # deleted, with their case
     }
     assert after["users"] == w.user and after["rate_limits"] == pytest.approx(10.0)
     # What went left nothing behind: its slug, key id and token hash are free again.

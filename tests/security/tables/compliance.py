@@ -7,9 +7,9 @@ call). Service tokens here hold registry scopes only, so they are refused.
 
 from __future__ import annotations
 
-from tests.security.rows import PUBLIC, READERS, SERVICE_READ, Access, Call, Public, Route, Row, Scoped
+from tests.security.rows import PEOPLE_READERS, PUBLIC, Access, Call, Public, Route, Row, Scoped
 
-LEDGER_READERS = READERS - {SERVICE_READ}
+LEDGER_READERS = PEOPLE_READERS
 # A pack no key signed: it verifies as a failure (200, ok false), never as a refusal.
 PACK = {
     "format": "charter-ledger-verifier-pack/v1",

@@ -8,12 +8,8 @@ Service tokens here hold registry scopes only, so they are refused.
 from __future__ import annotations
 
 from tests.security.rows import (
-    PLATFORM_ADMIN,
-    PLATFORM_ADMIN_KEY,
-    READERS,
-    SERVICE_READ,
-    SUPPORT_SESSION,
-    TENANT_ADMIN,
+    PEOPLE_READERS,
+    PEOPLE_WRITERS,
     Access,
     Call,
     Route,
@@ -21,8 +17,8 @@ from tests.security.rows import (
     Scoped,
 )
 
-WEBHOOK_READERS = READERS - {SERVICE_READ}
-WEBHOOK_WRITERS = frozenset({PLATFORM_ADMIN_KEY, PLATFORM_ADMIN, SUPPORT_SESSION, TENANT_ADMIN})
+WEBHOOK_READERS = PEOPLE_READERS
+WEBHOOK_WRITERS = PEOPLE_WRITERS
 URL = "https://hooks.example.com/probe"
 # The DELETE control removes B's endpoint; the platform pass, which comes after every control,
 # then finds it gone: not found on B's own id proves the handler ran on it.
