@@ -12,4 +12,8 @@ from services.disputes.settings import Disputes
 
 def export(case_id: str) -> tuple[bytes, int, dict]:
     package, name = arbitration.export(store(), actor(), runtime.services().get(Disputes), UUID(case_id))
-    return package, 200, {"Content-Type": "application/octet-stream", "Content-Disposition": f'attachment; filename="{name}"'}
+    return (
+        package,
+        200,
+        {"Content-Type": "application/octet-stream", "Content-Disposition": f'attachment; filename="{name}"'},
+    )
