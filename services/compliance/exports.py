@@ -185,9 +185,10 @@ def _position(cursor: str | None) -> tuple[datetime, UUID] | None:
         return None
     at, _, export_id = cursor.partition("|")
     try:
-        return datetime.fromisoformat(at.replace("Z", "+00:00")), UUID(export_id)
+        when, position = datetime.fromisoformat(at.replace("Z", "+00:00")), UUID(export_id)
     except ValueError:
         raise Invalid("the cursor is not one this list gave", "invalid_cursor") from None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)), position
 
 
 def download(uow: Store, ex: Exports, export_id: UUID, token: str) -> tuple[AuditExport, Path]:

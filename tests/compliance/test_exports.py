@@ -231,6 +231,9 @@ def test_the_list_pages_with_a_cursor(served, store):
     second = served.get(EXPORTS, params={"limit": 2, "cursor": first["next_cursor"]}, headers=admin).json()
     assert [e["id"] for e in first["items"] + second["items"]] == list(reversed(made))
     assert "next_cursor" not in second
+    naive = first["next_cursor"].replace("Z|", "|").split("+")[0]  # a cursor made by hand, no offset
+    assert served.get(EXPORTS, params={"cursor": naive}, headers=admin).status_code == 200
+    assert_error(served.get(EXPORTS, params={"cursor": "garbage"}, headers=admin), 400, "invalid_cursor")
 
 
 def test_a_bundle_with_disputes_holds_each_case_with_its_evidence_and_notes(served, store, tmp_path):
