@@ -17,7 +17,6 @@ A bundle is a ZIP of:
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
@@ -87,7 +86,7 @@ class Writer:
         with self.artifact(name) as write:
             write(b"[")
             for item in items:
-                write((b"\n" if count == 0 else b",\n") + _json(item))
+                write((b"\n" if count == 0 else b",\n") + json_bytes(item))
                 count += 1
             write(b"\n]\n")
         return count
@@ -120,7 +119,8 @@ class Writer:
         self._sums.close()
 
 
-def _json(item: Any) -> bytes:
+def json_bytes(item: Any) -> bytes:
+    """An item as a bundle writes it: compact, keys sorted, UTF-8."""
     return json.dumps(item, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
 
 
@@ -220,10 +220,6 @@ def _verdict(ok: bool, checked: int, signed: str, problems: list[Problem]) -> di
         "problems": [vars(p) for p in problems[:100]],
         "guidance": guidance,
     }
-
-
-def b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode()
 
 
 def remove(path: Path) -> None:

@@ -11,7 +11,6 @@ marks its export failed, with the error, and leaves no file behind.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -23,7 +22,7 @@ from uuid import UUID
 
 from charter.jobs import Context, JobType
 from services.compliance import ledger as views
-from services.compliance.bundle import CHECKPOINT, FORMAT, Writer, b64, digest_of
+from services.compliance.bundle import CHECKPOINT, FORMAT, Writer, digest_of, json_bytes
 from services.compliance.exports import KIND, Exports, event
 from services.disputes import shapes as dispute_shapes
 from services.licensing import shapes as licensing_shapes
@@ -129,16 +128,12 @@ def _audit(uow: Store, export: AuditExport, writer: Writer, cp: Checkpoint, prog
                 shape = {
                     "seq": seq,
                     "tree_size": cp.size,
-                    "leaf_hash": b64(leaf),
-                    "hashes": [b64(h) for h in hashes],
+                    "leaf_hash": views.b64(leaf),
+                    "hashes": [views.b64(h) for h in hashes],
                     "checkpoint": cp.note,
                 }
-                writer.small(f"proofs/{seq}.json", _dumps(shape), listed=False)
+                writer.small(f"proofs/{seq}.json", json_bytes(shape), listed=False)
             progress.add(len(proofs))
-
-
-def _dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
 
 
 def _licensing(uow: Store, export: AuditExport, writer: Writer, progress: _Progress) -> None:
@@ -252,7 +247,7 @@ def build(uow: Store, ex: Exports, context: Context, export: AuditExport) -> Aud
             "generated_at": registry_shapes.ts(utcnow()),
             "build": {"export_id": str(export.id), "charter": _version()},
             "key_id": key.key_id,
-            "checkpoint": {"origin": ex.signer.origin(log_id), "size": cp.size, "root": b64(cp.root)},
+            "checkpoint": {"origin": ex.signer.origin(log_id), "size": cp.size, "root": views.b64(cp.root)},
         }
         writer.finish(manifest, private)
     except BaseException:
