@@ -145,3 +145,36 @@ def test_another_tenants_admin_gets_404_on_every_admin_route_and_changes_nothing
         assert_error(r, 404, "not_found")
     owner = bearer(session(served, store, ["tenant_admin"], b["id"])["access_token"])
     assert _state(served, b, owner) == before
+
+
+def test_the_public_paths_of_one_tenant_do_nothing_with_another_tenants_objects(served, anonymous, store):
+    """Anyone may call a tenant's public service, but B's invoice, keys, codes and products are
+    nothing at A's prefix: each answers as a never-issued one would, and B's state is unchanged."""
+    b, ids, _ = _victim(served, store)
+    key = issue(served, b, policy_slug="monthly", buyer_email="b@example.com")["license_key"]
+    b_code = served.post(f"{prefix(b)}/v1/admin/discount-codes", json={"percent_off": 100}).json()["code"]
+    owner = bearer(session(served, store, ["tenant_admin"], b["id"])["access_token"])
+    before = _state(served, b, owner)
+    a = licensed_tenant(served)
+    product(served, a, slug="other-app")
+    policy(served, a, product_slug="other-app", slug="team")
+    p = prefix(a)
+    checks = [
+        ("GET", f"/v1/purchase/{ids['invoice']}", None, 404, "invoice_not_found"),
+        ("GET", "/v1/products/app/policies", None, 404, None),
+        ("POST", "/v1/redeem", {"code": b_code, "product": "other-app"}, 400, "invalid_code"),
+        ("POST", "/v1/recover", {"invoice_id": ids["invoice"], "email": "b@example.com"}, 404, "not_found"),
+        ("POST", "/v1/subscriptions/cancel", {"license_key": key}, 404, "not_found"),
+        ("POST", "/v1/upgrade-quote", {"license_key": key, "policy_slug": "team"}, 404, "not_found"),
+        ("POST", "/v1/upgrade", {"license_key": key, "policy_slug": "team"}, 404, "not_found"),
+    ]
+    for method, path, body, status, code_ in checks:
+        r = anonymous.request(method, p + path, json=body)
+        assert r.status_code == status, f"{method} {path}: {r.status_code} {r.text}"
+        if code_:
+            assert_error(r, status, code_)
+    for path in ("/v1/validate", "/v1/machines/activate", "/v1/machines/heartbeat", "/v1/machines/deactivate"):
+        r = anonymous.post(p + path, json={"key": key, "fingerprint": "fp-stranger"})
+        assert r.status_code == 200 and r.json()["ok"] is False, f"{path}: {r.text}"
+        assert r.json()["reason"] == "bad_signature", f"{path}: {r.text}"
+    assert _state(served, b, owner) == before

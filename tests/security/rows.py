@@ -4,7 +4,8 @@ Each API has one table, `tests/security/tables/<api>.py`, whose `ROWS` maps ever
 that API to a `Row`:
 
 - `probe`: what the BOLA probe does with it. `Scoped`: the request templates whose placeholders
-  ({tenant_id}, {slug}, {key_id}, {action}, {endpoint_id}, {delivery_id}, {case_id}) mark every position that names a tenant's object
+  (PLACEHOLDER_NAMES: {tenant_id}, {slug}, {case_id}, {license_id}, …) mark every position that
+  names a tenant's object
   (path ids, query and body fields; the x-tenant-id header is a position of every operation).
   `Public`: why no tenant object is involved, and a sanity request with what it answers.
 - `access`: what the role matrix expects: who may call it (written by hand, not derived from
@@ -63,7 +64,25 @@ SIGNED_IN = frozenset({PLATFORM_ADMIN, SUPPORT, SUPPORT_SESSION, TENANT_ADMIN, T
 
 # ----------------------------------------------------------------------------- the probe
 
-PLACEHOLDER = re.compile(r"\{(tenant_id|slug|key_id|action|endpoint_id|delivery_id|case_id)\}")
+# The ids a tenant's objects have. {key_id} is a registry API key, {api_key_id} a licensing one;
+# the licensing ids ({product_id} to {subscription_id}) name objects under the tenant's prefix.
+PLACEHOLDER_NAMES = (
+    "tenant_id",
+    "slug",
+    "key_id",
+    "action",
+    "endpoint_id",
+    "delivery_id",
+    "case_id",
+    "product_id",
+    "policy_id",
+    "license_id",
+    "machine_id",
+    "invoice_id",
+    "subscription_id",
+    "api_key_id",
+)
+PLACEHOLDER = re.compile(r"\{(" + "|".join(PLACEHOLDER_NAMES) + r")\}")
 
 
 @dataclass(frozen=True)
@@ -92,6 +111,10 @@ class Route:
     platform_via: str | None = "bootstrap key"
     # more that B's own answer must show: (B's ids, the answer's JSON) -> a problem, or None
     control_check: Callable[[Any, Any], str | None] | None = None
+    # only a person who administers the tenant may call it (a tenant_admin, a platform admin):
+    # a service token or a support session of B is refused with 403 `forbidden` whatever its
+    # permissions, before any object is looked up
+    managers_only: bool = False
 
 
 @dataclass(frozen=True, init=False)
@@ -117,9 +140,12 @@ class Public:
     (sent with B's credentials, with and without A's x-tenant-id, and with none)."""
 
     why: str
-    route: Route
+    route: Route  # its placeholders take B's values
     expect: tuple[int, str | None] = (200, None)
     check: Callable[[Any], str | None] | None = None  # the answer's JSON -> a problem, or None
+    # positions of the spec that name a tenant and are still no secret, and why (the slug of a
+    # tenant's public licensing service: anyone may call it, by design)
+    waived: dict = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------------ the role matrix
@@ -132,6 +158,7 @@ class Call:
     params: dict | None = None
     json: dict | None = None
     headers: dict | None = None  # besides the credential (x-tenant-id, say)
+    content: bytes | None = None  # a body sent as these exact bytes (a signed one), instead of json
 
 
 @dataclass(frozen=True)
@@ -144,7 +171,8 @@ class Access:
     # request id, tenant B and helpers to make fresh objects. None: the probe's first route
     # with B's ids
     request: Callable[[Any], Call] | None = None
-    writes: str | None = None  # the one audit event an allowed call leaves
+    # the audit event an allowed call leaves (or the events, when one call records several changes)
+    writes: str | tuple[str, ...] | None = None
     denied: tuple[int, str] = (403, "forbidden")  # what a credential not allowed gets
     # "token": each caller sends its access token; "key": service callers send the API key
     # their token was exchanged from (the others still their token)

@@ -37,16 +37,16 @@ from auth.roles import TENANT_PERMISSIONS
 from tests.helpers import all_events, bearer, create_key, create_tenant, settings
 from tests.identity.helpers import PASSWORD, login, service_token, session
 from tests.security import served as served_doc
-from tests.security.rows import PLACEHOLDER, Public, Route, template_positions
+from tests.security.rows import PLACEHOLDER, PLACEHOLDER_NAMES, Public, Route, template_positions
 from tests.security.served import Operation, create_app
-from tests.security.tables import has_row, row, tabled
+from tests.security.tables import has_row, licensing, row, tabled
 
 HIDDEN, FORBIDDEN, MISMATCH = 404, 403, 401
 # the only audit events a probe may cause: the gate's own, and a refused login's
 PROBE_EVENTS = {"auth.tenant_mismatch", "support_session.read", "auth.login_failed"}
 # the probe signs in and presents API keys more often than a minute's default budget allows;
 # the limits themselves are tests/identity/test_rate_limits.py's
-LIMITS = "login.ip=10000/60,exchange.ip=10000/60,arbitration.tenant=10000/60"
+LIMITS = "login.ip=10000/60,exchange.ip=10000/60,arbitration.tenant=10000/60,recover.ip=10000/60"
 
 
 @pytest.fixture
@@ -68,6 +68,14 @@ class Party:
     endpoint_id: str
     delivery_id: str
     case_id: str
+    # licensing objects under the tenant's prefix
+    product_id: str
+    policy_id: str
+    license_id: str
+    machine_id: str
+    invoice_id: str
+    subscription_id: str
+    api_key_id: str
 
     def value(self, name: str) -> str:
         return getattr(self, name)
@@ -142,6 +150,7 @@ def _setup(client, store) -> World:
     assert a_hook.status_code == 201, a_hook.text
     a_delivery = _delivery_of(client, a["id"], a_hook.json()["id"], "alpha-hooked-key")
     a_case = _case_of(client, a["id"], "alpha-dispute-secret")
+    a_licensing = licensing.objects(client, a, "alpha-secret")
 
     # B likewise, and B's credentials
     b = create_tenant(client, slug="bravo-bola", name="Bravo Probe Ltd")
@@ -156,6 +165,8 @@ def _setup(client, store) -> World:
     assert b_hook.status_code == 201, b_hook.text
     b_delivery = _delivery_of(client, b["id"], b_hook.json()["id"], "bravo-hooked-key")
     b_case = _case_of(client, b["id"], "bravo-dispute")
+    b_licensing = licensing.objects(client, b, "bravo")
+    b_licensing.pop("markers")
 
     admin = session(client, store, ["tenant_admin"], b["id"])
     member = session(client, store, ["tenant_member"], b["id"])
@@ -232,16 +243,13 @@ def _setup(client, store) -> World:
         "A delivery event id": a_delivery["event_id"],
         "A case id": a_case["id"],
         "A case subject": a_case["subject_id"],
+        **a_licensing.pop("markers"),
+        **{MARKER_OF[name]: value for name, value in a_licensing.items()},
     }
     ghost = Party(
-        str(uuid.uuid4()),
-        f"ghost-{uuid.uuid4().hex[:10]}",
-        str(uuid.uuid4()),
-        "ghost.never_happened",
-        str(uuid.uuid4()),
-        str(uuid.uuid4()),
-        str(uuid.uuid4()),
+        **{name: str(uuid.uuid4()) for name in PLACEHOLDER_NAMES},
     )
+    ghost.slug, ghost.action = f"ghost-{uuid.uuid4().hex[:10]}", "ghost.never_happened"
     return World(
         a=Party(
             a["id"],
@@ -251,6 +259,7 @@ def _setup(client, store) -> World:
             a_hook.json()["id"],
             a_delivery["id"],
             a_case["id"],
+            **a_licensing,
         ),
         b=Party(
             b["id"],
@@ -260,25 +269,13 @@ def _setup(client, store) -> World:
             b_hook.json()["id"],
             b_delivery["id"],
             b_case["id"],
+            **b_licensing,
         ),
         ghost=ghost,
         a_plain_key=a_key["plaintext"],
         markers=markers,
         # what B's probes send of A: its tenant id, slug, key id, one audit action (a filter), endpoint id
-        secret={
-            k
-            for k in markers
-            if k
-            not in (
-                "A tenant id",
-                "A slug",
-                "A key id",
-                "A audit action 1",
-                "A endpoint id",
-                "A delivery id",
-                "A case id",
-            )
-        },
+        secret=set(markers) - set(MARKER_OF.values()),
         tokens=tokens,
         key=key,
         users=users,
@@ -319,6 +316,11 @@ def _snapshot(client, tenant_id: str) -> dict:
         r = client.get(url, params=params)
         assert r.status_code == 200, r.text
         out[name] = r.json()
+    prefix = f"/licensing/{out['tenant']['slug']}/v1"
+    for path in licensing.STATE:
+        r = client.get(prefix + path)
+        assert r.status_code == 200, r.text
+        out[f"licensing {path}"] = r.json()
     return out
 
 
@@ -366,7 +368,16 @@ MARKER_OF = {
     "endpoint_id": "A endpoint id",
     "delivery_id": "A delivery id",
     "case_id": "A case id",
+    "product_id": "A product id",
+    "policy_id": "A policy id",
+    "license_id": "A license id",
+    "machine_id": "A machine id",
+    "invoice_id": "A invoice id",
+    "subscription_id": "A subscription id",
+    "api_key_id": "A licensing key id",
 }
+# what only an administrator of the tenant may call: B's other credentials are refused at once
+NOT_MANAGERS = {"service_token", "support_session"}
 
 
 def _expect(route: Route, op: Operation, cred: Credential, placed: dict, header: str | None) -> tuple[int, str | None]:
@@ -374,7 +385,7 @@ def _expect(route: Route, op: Operation, cred: Credential, placed: dict, header:
         return route.expect(placed, header)
     if header == "A":
         return MISMATCH, "tenant_mismatch"
-    if not op.scopes <= cred.permissions:
+    if not op.scopes <= cred.permissions or (route.managers_only and cred.name in NOT_MANAGERS):
         return FORBIDDEN, "forbidden"
     if route.listing:
         return 200, None
@@ -386,7 +397,7 @@ def probes_of(w: World, op: Operation, route: Route, cred: Credential) -> list[P
     positions = template_positions(route)
     probes = []
     values = {}
-    for name in ("tenant_id", "slug", "key_id", "action", "endpoint_id", "delivery_id", "case_id"):
+    for name in PLACEHOLDER_NAMES:
         values[w.a.value(name)] = f"<{name}>"
         values[w.ghost.value(name)] = f"<{name}>"
     for parties in cartesian(*[(w.a, w.b)] * len(positions), (None, w.a, w.b)):
@@ -516,7 +527,7 @@ class Runner:
         found = self.leaks(r, set(self.w.markers) - self.w.secret)
         if found:
             self.fail(label, f"B's own answer shows A's {found}", r)
-        if not op.scopes <= cred.permissions:
+        if not op.scopes <= cred.permissions or (route.managers_only and cred.name in NOT_MANAGERS):
             if r.status_code != 403 or (r.json() or {}).get("error") != "forbidden":
                 self.fail(label, "expected 403 forbidden (B's own ids)", r)
             return
@@ -537,7 +548,7 @@ class Runner:
         status, code = public.expect
         for cred in self.w.tokens:
             for header in ({}, {"x-tenant-id": self.w.a.tenant_id}):
-                req = _request(public.route, {}, None)
+                req = _request(public.route, {p: self.w.b for p in template_positions(public.route)}, None)
                 req["headers"] = header
                 label = f"{cred.name}: public {op.op_id} {header}"
                 r = self.send("sanity", req, cred.headers, label)

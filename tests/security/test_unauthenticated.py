@@ -9,9 +9,21 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
+from tests.helpers import create_tenant, settings
 from tests.security import served as served_doc
-from tests.security.rows import Public
-from tests.security.tables import has_row, row, tabled
+from tests.security.rows import PLACEHOLDER, Public
+from tests.security.served import create_app
+from tests.security.tables import has_row, licensing, row, tabled
+
+
+@pytest.fixture
+def app(store):
+    """Eleven recover requests in a row: more than a minute's budget of one client address allows
+    (the limit itself is tests/licensing/test_keysat_client.py's)."""
+    return create_app(store=store, settings=settings(CHARTER_RATE_LIMITS="recover.ip=10000/60"))
+
 
 MALFORMED = {
     "Bearer nonsense": "Bearer nonsense",
@@ -40,6 +52,10 @@ def _protected(client):
     ops = [op for op in _operations(client, pending=True) if not op.public]
     assert len(ops) >= 19, "fewer protected operations than the registry (14) and identity (5) have"
     return [(op.op_id, op.method, op.url()) for op in ops]
+
+
+def _value(found) -> str:
+    return found() if callable(found) else found
 
 
 def _check_401(r, label: str, problems: list[str]) -> None:
@@ -75,10 +91,13 @@ def test_a_malformed_credential_answers_401(anonymous, store):
     assert not problems, "\n".join(problems)
 
 
-def test_every_public_operation_answers_without_a_credential(anonymous, store):
+def test_every_public_operation_answers_without_a_credential(client, anonymous, store):
     """The sanity request of each public row, with no credential and with each malformed one, gets
     what the row says (sign-in, public but tenant-scoped, is signed in to by the role matrix's
-    anonymous caller)."""
+    anonymous caller). A row's placeholders name a tenant's public licensing service and its
+    objects: a tenant with one is made for them."""
+    tenant = create_tenant(client)
+    ids = {"slug": tenant["slug"], "invoice_id": lambda: licensing.fresh_invoice(client, tenant)}
     problems, checked = [], 0
     for op in _operations(anonymous):
         probe = row(op.op_id).probe
@@ -87,11 +106,12 @@ def test_every_public_operation_answers_without_a_credential(anonymous, store):
         checked += 1
         status, code = probe.expect
         route = probe.route
+        if PLACEHOLDER.search(route.path):
+            licensing.shop(client, tenant)
         for label, value in {"no credential": None, **MALFORMED}.items():
             headers = {} if value is None else {"Authorization": value}
-            r = anonymous.request(
-                route.method, route.path, params=route.params or None, json=route.json, headers=headers
-            )
+            path = PLACEHOLDER.sub(lambda m: _value(ids[m[1]]), route.path)
+            r = anonymous.request(route.method, path, params=route.params or None, json=route.json, headers=headers)
             body = r.json() if r.content else None
             where = f"{op.op_id} {route.method} {route.path} with {label!r}"
             if r.status_code != status or (code is not None and (body or {}).get("error") != code):

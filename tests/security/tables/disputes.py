@@ -22,6 +22,7 @@ from tests.security.rows import (
     Row,
     Scoped,
 )
+from tests.security.tables import licensing
 
 DISPUTE_READERS = PEOPLE_READERS
 DISPUTE_WRITERS = PEOPLE_WRITERS
@@ -50,15 +51,8 @@ def _write(suffix: str, json: dict, writes: str | None, waived: dict | None = No
 
 
 def _link(x) -> Call:
-    """A link to a license of B: the matrix's B holds licensing only for this."""
-    client, slug = x.client, x.b["slug"]
-    r = client.post("/v1/entitlements", json={"tenant_id": x.b["id"], "product": "licensing"})
-    assert r.status_code in (201, 409), r.text
-    r = client.post(f"/licensing/{slug}/v1/admin/products", json={"slug": "matrix-app", "name": "Matrix App"})
-    assert r.status_code in (201, 409), r.text
-    r = client.post(f"/licensing/{slug}/v1/admin/licenses", json={"product_slug": "matrix-app"})
-    assert r.status_code == 201, r.text
-    body = {"kind": "license", "id": r.json()["id"]}
+    """A link to a license of B."""
+    body = {"kind": "license", "id": licensing.fresh_license(x.client, x.b)["id"]}
     return Call("POST", f"{CASES}/{x.fresh_b_case()}/link", json=body, headers=x.in_b)
 
 
