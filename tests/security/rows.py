@@ -81,6 +81,7 @@ PLACEHOLDER_NAMES = (
     "invoice_id",
     "subscription_id",
     "api_key_id",
+    "export_id",
 )
 PLACEHOLDER = re.compile(r"\{(" + "|".join(PLACEHOLDER_NAMES) + r")\}")
 
@@ -111,10 +112,10 @@ class Route:
     platform_via: str | None = "bootstrap key"
     # more that B's own answer must show: (B's ids, the answer's JSON) -> a problem, or None
     control_check: Callable[[Any, Any], str | None] | None = None
-    # only a person who administers the tenant may call it (a tenant_admin, a platform admin):
-    # a service token or a support session of B is refused with 403 `forbidden` whatever its
-    # permissions, before any object is looked up
-    managers_only: bool = False
+    # B's credentials (by test_bola's names: tenant_admin, tenant_member, service_token,
+    # support_session) that the operation refuses with 403 `forbidden` whatever their
+    # permissions, before any object is looked up (what only a tenant_admin may do, say)
+    refused: frozenset = frozenset()
 
 
 @dataclass(frozen=True, init=False)

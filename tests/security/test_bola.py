@@ -39,7 +39,7 @@ from tests.identity.helpers import PASSWORD, login, service_token, session
 from tests.security import served as served_doc
 from tests.security.rows import PLACEHOLDER, PLACEHOLDER_NAMES, Public, Route, template_positions
 from tests.security.served import Operation, create_app
-from tests.security.tables import has_row, licensing, row, tabled
+from tests.security.tables import compliance, has_row, licensing, row, tabled
 
 HIDDEN, FORBIDDEN, MISMATCH = 404, 403, 401
 # the only audit events a probe may cause: the gate's own, and a refused login's
@@ -51,7 +51,7 @@ LIMITS = "login.ip=10000/60,exchange.ip=10000/60,arbitration.tenant=10000/60,rec
 
 @pytest.fixture
 def app(store):
-    return create_app(store=store, settings=settings(CHARTER_RATE_LIMITS=LIMITS))
+    return create_app(store=store, settings=settings(CHARTER_RATE_LIMITS=LIMITS, CHARTER_EXPORT_CONCURRENT="1000"))
 
 
 # ------------------------------------------------------------------------------ the world
@@ -76,6 +76,7 @@ class Party:
     invoice_id: str
     subscription_id: str
     api_key_id: str
+    export_id: str  # an audit export (queued: the probe's app runs no job worker)
 
     def value(self, name: str) -> str:
         return getattr(self, name)
@@ -151,6 +152,7 @@ def _setup(client, store) -> World:
     a_delivery = _delivery_of(client, a["id"], a_hook.json()["id"], "alpha-hooked-key")
     a_case = _case_of(client, a["id"], "alpha-dispute-secret")
     a_licensing = licensing.objects(client, a, "alpha-secret")
+    a_export = compliance.fresh_export(client, a["id"])
 
     # B likewise, and B's credentials
     b = create_tenant(client, slug="bravo-bola", name="Bravo Probe Ltd")
@@ -167,6 +169,7 @@ def _setup(client, store) -> World:
     b_case = _case_of(client, b["id"], "bravo-dispute")
     b_licensing = licensing.objects(client, b, "bravo")
     b_licensing.pop("markers")
+    b_export = compliance.fresh_export(client, b["id"])
 
     admin = session(client, store, ["tenant_admin"], b["id"])
     member = session(client, store, ["tenant_member"], b["id"])
@@ -245,6 +248,7 @@ def _setup(client, store) -> World:
         "A case subject": a_case["subject_id"],
         **a_licensing.pop("markers"),
         **{MARKER_OF[name]: value for name, value in a_licensing.items()},
+        "A export id": a_export,
     }
     ghost = Party(
         **{name: str(uuid.uuid4()) for name in PLACEHOLDER_NAMES},
@@ -260,6 +264,7 @@ def _setup(client, store) -> World:
             a_delivery["id"],
             a_case["id"],
             **a_licensing,
+            export_id=a_export,
         ),
         b=Party(
             b["id"],
@@ -270,6 +275,7 @@ def _setup(client, store) -> World:
             b_delivery["id"],
             b_case["id"],
             **b_licensing,
+            export_id=b_export,
         ),
         ghost=ghost,
         a_plain_key=a_key["plaintext"],
@@ -375,9 +381,8 @@ MARKER_OF = {
     "invoice_id": "A invoice id",
     "subscription_id": "A subscription id",
     "api_key_id": "A licensing key id",
+    "export_id": "A export id",
 }
-# what only an administrator of the tenant may call: B's other credentials are refused at once
-NOT_MANAGERS = {"service_token", "support_session"}
 
 
 def _expect(route: Route, op: Operation, cred: Credential, placed: dict, header: str | None) -> tuple[int, str | None]:
@@ -385,7 +390,7 @@ def _expect(route: Route, op: Operation, cred: Credential, placed: dict, header:
         return route.expect(placed, header)
     if header == "A":
         return MISMATCH, "tenant_mismatch"
-    if not op.scopes <= cred.permissions or (route.managers_only and cred.name in NOT_MANAGERS):
+    if not op.scopes <= cred.permissions or cred.name in route.refused:
         return FORBIDDEN, "forbidden"
     if route.listing:
         return 200, None
@@ -527,7 +532,7 @@ class Runner:
         found = self.leaks(r, set(self.w.markers) - self.w.secret)
         if found:
             self.fail(label, f"B's own answer shows A's {found}", r)
-        if not op.scopes <= cred.permissions or (route.managers_only and cred.name in NOT_MANAGERS):
+        if not op.scopes <= cred.permissions or cred.name in route.refused:
             if r.status_code != 403 or (r.json() or {}).get("error") != "forbidden":
                 self.fail(label, "expected 403 forbidden (B's own ids)", r)
             return

@@ -45,7 +45,7 @@ from tests.security.rows import (
     Row,
 )
 from tests.security.served import create_app
-from tests.security.tables import has_row, licensing, row, tabled
+from tests.security.tables import compliance, has_row, licensing, row, tabled
 
 ROOT = Path(__file__).resolve().parents[2]
 MATRIX_CALLERS = CALLERS + [ANONYMOUS]
@@ -85,7 +85,15 @@ def app(store, tmp_path):
     ]
     path = tmp_path / "catalog.yaml"
     path.write_text(yaml.safe_dump(products), encoding="utf-8")
-    return create_app(store=store, settings=settings(CHARTER_CATALOG=str(path), CHARTER_RATE_LIMITS=LIMITS))
+    # with its job worker: the export rows download and verify built bundles
+    env = {
+        "CHARTER_CATALOG": str(path),
+        "CHARTER_RATE_LIMITS": LIMITS,
+        "CHARTER_DATA_DIR": str(tmp_path / "data"),
+        "CHARTER_JOB_POLL_MS": "50",
+        "CHARTER_EXPORT_CONCURRENT": "1000",
+    }
+    return create_app(store=store, settings=settings(**env), inprocess_worker=True)
 
 
 # ------------------------------------------------------------------------------- callers
@@ -217,6 +225,7 @@ class Ctx:
             "invoice_id": lambda: licensing.fresh_invoice(self.client, self.b),
             "subscription_id": lambda: licensing.fresh_license(self.client, self.b, policy="monthly")["id"],
             "api_key_id": lambda: licensing.fresh_api_key(self.client, self.b)["id"],
+            "export_id": lambda: compliance.fresh_export(self.client, self.b["id"]),
         }[name]()
 
 

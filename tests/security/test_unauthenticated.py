@@ -15,14 +15,17 @@ from tests.helpers import create_tenant, settings
 from tests.security import served as served_doc
 from tests.security.rows import PLACEHOLDER, Public
 from tests.security.served import create_app
-from tests.security.tables import has_row, licensing, row, tabled
+from tests.security.tables import compliance, has_row, licensing, row, tabled
 
 
 @pytest.fixture
 def app(store):
-    """Eleven recover requests in a row: more than a minute's budget of one client address allows
-    (the limit itself is tests/licensing/test_keysat_client.py's)."""
-    return create_app(store=store, settings=settings(CHARTER_RATE_LIMITS="recover.ip=10000/60"))
+    """Eleven recover requests in a row, more than a minute's budget of one client address allows
+    (the limit itself is tests/licensing/test_keysat_client.py's), and eleven exports queued at
+    once in one tenant, more than its default cap (tests/compliance/test_exports.py's)."""
+    return create_app(
+        store=store, settings=settings(CHARTER_RATE_LIMITS="recover.ip=10000/60", CHARTER_EXPORT_CONCURRENT="1000")
+    )
 
 
 MALFORMED = {
@@ -52,6 +55,12 @@ def _protected(client):
     ops = [op for op in _operations(client, pending=True) if not op.public]
     assert len(ops) >= 19, "fewer protected operations than the registry (14) and identity (5) have"
     return [(op.op_id, op.method, op.url()) for op in ops]
+
+
+def _compliant(client, tenant: dict) -> str:
+    r = client.post("/v1/entitlements", json={"tenant_id": tenant["id"], "product": "compliance"})
+    assert r.status_code in (201, 409), r.text
+    return tenant["id"]
 
 
 def _value(found) -> str:
@@ -97,7 +106,11 @@ def test_every_public_operation_answers_without_a_credential(client, anonymous, 
     anonymous caller). A row's placeholders name a tenant's public licensing service and its
     objects: a tenant with one is made for them."""
     tenant = create_tenant(client)
-    ids = {"slug": tenant["slug"], "invoice_id": lambda: licensing.fresh_invoice(client, tenant)}
+    ids = {
+        "slug": tenant["slug"],
+        "invoice_id": lambda: licensing.fresh_invoice(client, tenant),
+        "export_id": lambda: compliance.fresh_export(client, _compliant(client, tenant)),
+    }
     problems, checked = [], 0
     for op in _operations(anonymous):
         probe = row(op.op_id).probe

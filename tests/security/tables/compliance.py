@@ -7,7 +7,9 @@ call). Service tokens here hold registry scopes only, so they are refused.
 
 from __future__ import annotations
 
-from tests.security.rows import PEOPLE_READERS, PUBLIC, Access, Call, Public, Route, Row, Scoped
+import time
+
+from tests.security.rows import PEOPLE_READERS, PEOPLE_WRITERS, PUBLIC, Access, Call, Public, Route, Row, Scoped
 
 LEDGER_READERS = PEOPLE_READERS
 # A pack no key signed: it verifies as a failure (200, ok false), never as a refusal.
@@ -21,15 +23,45 @@ PACK = {
 }
 
 
-_EXPORTS = (
-    "the probe knows no {export_id} placeholder yet (B would need the compliance entitlement and an "
-    "export of its own); tests/compliance/test_exports.py probes every export route with another "
-    "tenant's credentials and B's real export id (404 each), and the 401 sweep covers the protected ones"
-)
-PENDING_OPS = {
-    f"handlers.compliance.exports.{name}": _EXPORTS
-    for name in ("create", "list_exports", "get", "revoke", "bundle", "verify")
-}
+EXPORTS = "/v1/compliance/audit-exports"
+EXPORT = EXPORTS + "/{export_id}"
+# exports are the compliance entitlement's, which B holds (test_bola's setup, the matrix's B)
+EXPORT_READERS = PEOPLE_READERS
+EXPORT_WRITERS = PEOPLE_WRITERS
+# B's export may still be queued (the probe's app runs no job worker): reaching it is what
+# `export_not_ready` proves
+NOT_READY = frozenset({"export_not_ready"})
+WINDOW = {"since": "2020-01-01T00:00:00Z", "until": "2100-01-01T00:00:00Z", "includes": ["audit"]}
+
+
+def fresh_export(client, tenant_id: str) -> str:
+    r = client.post(EXPORTS, json=WINDOW, headers={"x-tenant-id": tenant_id})
+    assert r.status_code == 202, r.text
+    return r.json()["id"]
+
+
+def ready_export(client, tenant_id: str, timeout: float = 30.0) -> dict:
+    """A new export of the tenant, built (by the app's job worker): its shape, with a download token."""
+    made = client.post(EXPORTS, json=WINDOW, headers={"x-tenant-id": tenant_id})
+    assert made.status_code == 202, made.text
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = client.get(f"{EXPORTS}/{made.json()['id']}", headers={"x-tenant-id": tenant_id})
+        if r.json()["status"] == "ready":
+            return made.json()
+        assert r.json()["status"] in ("queued", "running"), r.text
+        time.sleep(0.05)
+    raise AssertionError(f"export {made.json()['id']} was not built in {timeout} s")
+
+
+def _ready_call(method: str, suffix: str):
+    def call(x) -> Call:
+        made = ready_export(x.client, x.b["id"])
+        params = {"token": made["download_token"]} if suffix == "/bundle" else None
+        return Call(method, f"{EXPORTS}/{made['id']}{suffix}", params=params, headers=x.in_b)
+
+    return call
+
 
 SEQ = {"path:seq": "a leaf index in the caller's own log: it names no other tenant's object"}
 
@@ -62,6 +94,49 @@ ROWS: dict[str, Row] = {
             LEDGER_READERS,
             200,
             lambda x: Call("POST", "/v1/compliance/ledger/verifier-pack/verify", json=PACK, headers=x.in_b),
+        ),
+    ),
+    "handlers.compliance.exports.create": Row(
+        Scoped(Route("POST", EXPORTS, json=WINDOW, platform_via=None)),
+        Access(
+            EXPORT_WRITERS,
+            202,
+            lambda x: Call("POST", EXPORTS, json=WINDOW, headers=x.in_b),
+            writes="audit_export.created",
+        ),
+    ),
+    "handlers.compliance.exports.list_exports": Row(
+        Scoped(Route("GET", EXPORTS, platform_via=None)),
+        Access(EXPORT_READERS, 200, lambda x: Call("GET", EXPORTS, headers=x.in_b)),
+    ),
+    "handlers.compliance.exports.get": Row(
+        Scoped(Route("GET", EXPORT, platform_via=None)),
+        Access(EXPORT_READERS, 200, lambda x: Call("GET", f"{EXPORTS}/{x.value('export_id')}", headers=x.in_b)),
+    ),
+    "handlers.compliance.exports.verify": Row(
+        Scoped(Route("POST", EXPORT + "/verify", reached=NOT_READY, platform_via=None)),
+        Access(EXPORT_READERS, 200, _ready_call("POST", "/verify")),
+    ),
+    # the download token is the credential: the export it names, and no other (tokens of another
+    # export, session tokens, none: tests/compliance/test_exports.py)
+    "handlers.compliance.exports.bundle": Row(
+        Public(
+            "a bundle opened by its download token only: without one, 400",
+            Route("GET", EXPORT + "/bundle"),
+            expect=(400, "invalid_input"),
+            waived={"path:export_id": "an export id opens nothing without the download token bound to it"},
+        ),
+        Access(PUBLIC, 200, _ready_call("GET", "/bundle")),
+    ),
+    # revoking removes B's bundle: after every other row's controls
+    "handlers.compliance.exports.revoke": Row(
+        Scoped(Route("DELETE", EXPORT, platform_via=None, refused=frozenset({"service_token"}))),
+        Access(
+            EXPORT_WRITERS,
+            200,
+            lambda x: Call("DELETE", f"{EXPORTS}/{x.value('export_id')}", headers=x.in_b),
+            writes="audit_export.revoked",
+            last=True,
         ),
     ),
 }

@@ -6,7 +6,7 @@ caller bound to B on A's prefix gets one 404 `not_found` (as for a slug that doe
 on B's prefix with A's ids a 404 of the object kind; a platform caller administers any tenant's.
 The API key, tier, issuer and provider-secret paths are the seed's "master admin" operations: only
 a person who administers the tenant (tenant_admin, platform admin) may call them, so a service
-token or a support session of B is refused before anything is looked up (`managers_only`).
+token or a support session of B is refused before anything is looked up (`NOT_MANAGERS`).
 Service tokens of the role matrix hold registry scopes only, so they are refused everywhere here.
 
 The public paths are a tenant's licensing service itself, which anyone may call: a slug there is
@@ -43,6 +43,8 @@ P = "/licensing/{slug}"
 LICENSING_READERS = PEOPLE_READERS
 LICENSING_WRITERS = PEOPLE_WRITERS
 MANAGERS = frozenset({PLATFORM_ADMIN_KEY, PLATFORM_ADMIN, TENANT_ADMIN})
+# the credentials of B that the master-admin operations refuse (test_bola's names)
+NOT_MANAGERS = frozenset({"service_token", "support_session"})
 HOOK_URL = "https://hooks.example.com/licensing"
 GARBAGE = "LIC1-NOTAKEY-NOTASIGNATURE"
 
@@ -187,8 +189,9 @@ def _slug_first(placed: dict, header: str | None) -> tuple[int, str | None]:
     return (404, "not_found") if placed.get("path:slug") == "A" else (200, None)
 
 
-def _get(path: str, allowed=LICENSING_READERS, waived: dict | None = None, **route) -> Row:
-    return Row(Scoped(Route("GET", P + path, **route), waived=waived), Access(allowed, 200))
+def _get(path: str, allowed=LICENSING_READERS, waived: dict | None = None, managers_only=False, **route) -> Row:
+    refused = NOT_MANAGERS if managers_only else frozenset()
+    return Row(Scoped(Route("GET", P + path, refused=refused, **route), waived=waived), Access(allowed, 200))
 
 
 def _list(path: str, **params) -> Row:
@@ -214,7 +217,14 @@ def _write(
 ) -> Row:
     return Row(
         Scoped(
-            Route(method, P + path, json=json, reached=reached, managers_only=managers_only, platform_via=platform_via)
+            Route(
+                method,
+                P + path,
+                json=json,
+                reached=reached,
+                refused=NOT_MANAGERS if managers_only else frozenset(),
+                platform_via=platform_via,
+            )
         ),
         Access(allowed, status, request, writes=writes, last=last),
     )
