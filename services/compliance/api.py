@@ -2,8 +2,8 @@
 signer (named by CHARTER_JWT_ISSUER), the checkpoints taken at least once every N events or T
 seconds (the store enqueues the job that signs a log's checkpoint at each multiple of N,
 CHARTER_CHECKPOINT_EVERY_EVENTS; a periodic job signs one of every log that grew since its last,
-every CHARTER_CHECKPOINT_EVERY_S), and audit exports (their settings and the job that builds their
-bundles)."""
+every CHARTER_CHECKPOINT_EVERY_S), and audit exports (their settings, the job that builds their
+bundles, and the one that removes the bundles of deleted tenants)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from charter.config import positive
 from charter.jobs import Context, JobType, Periodic
 from charter.runtime import Services
 from charter.sealing import Sealer
-from services.compliance import export_job, ledger
+from services.compliance import export_job, ledger, orphans
 from services.compliance.exports import Exports
 from services.compliance.signer import Signer
 from store.ledger import CHECKPOINT
@@ -78,6 +78,6 @@ API = Api(
         read=frozenset({"ledger:read", "audit_exports:read"}), write=frozenset({"audit_exports:write"})
     ),
     build=build,
-    jobs=[JobType(CHECKPOINTS, sign_checkpoints), JobType(CHECKPOINT, sign_due), *export_job.JOBS],
-    periodic=[Periodic(CHECKPOINTS, every_s=EVERY_S, setting="CHARTER_CHECKPOINT_EVERY_S")],
+    jobs=[JobType(CHECKPOINTS, sign_checkpoints), JobType(CHECKPOINT, sign_due), *export_job.JOBS, *orphans.JOBS],
+    periodic=[Periodic(CHECKPOINTS, every_s=EVERY_S, setting="CHARTER_CHECKPOINT_EVERY_S"), *orphans.PERIODIC],
 )

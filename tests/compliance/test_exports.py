@@ -222,3 +222,35 @@ def test_a_bundle_with_disputes_holds_each_case_with_its_evidence_and_notes(serv
     got = served.get(f"{EXPORTS}/{made['id']}/bundle", params={"token": made["download_token"]}, headers={})
     (exported,) = json.loads(zipfile.ZipFile(io.BytesIO(got.content)).read("disputes/cases.json"))
     assert exported["id"] == case["id"] and len(exported["evidence"]) == 1 and len(exported["notes"]) == 1
+
+
+def test_a_deleted_tenants_bundles_are_removed_by_the_sweep(served, store):
+    from uuid import UUID
+
+    from services.compliance.orphans import KIND
+    from store.models import new_job
+
+    root = Path(served.data_dir) / "exports"
+    files = {}
+    for _ in range(2):
+        tenant, admin = _compliant(served, store)
+        made = served.post(EXPORTS, json={**_window(), "includes": ["identity"]}, headers=admin).json()
+        _ready(served, admin, made["id"])
+        files[tenant["id"]] = root / tenant["id"] / f"{made['id']}.zip"
+    gone, kept = files
+    assert all(path.is_file() for path in files.values())
+    (root / "not-a-tenant").mkdir()
+    with store.write() as s:
+        assert s.tenants.delete(UUID(gone)) is True
+    assert files[gone].is_file()  # the rows went with the tenant, the file did not
+    job = new_job(KIND)
+    with store.write() as s:
+        s.jobs.enqueue(job)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with store.read() as s:
+            if s.jobs.get(job.id).state == "done":
+                break
+        time.sleep(0.05)
+    assert not (root / gone).exists()
+    assert files[kept].is_file() and (root / "not-a-tenant").is_dir()
