@@ -22,10 +22,11 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from charter.config import seconds
 from charter.domain import Actor
 
 if TYPE_CHECKING:
@@ -104,15 +105,24 @@ class JobType:
 
 @dataclass(frozen=True)
 class Periodic:
-    """Enqueue a job of `kind` with `args` once every `every_s` seconds (a whole number)."""
+    """Enqueue a job of `kind` with `args` once every `every_s` seconds (a whole number), or as
+    many as the setting named `setting` says, when it is set (read by the worker: `configured`)."""
 
     kind: str
     every_s: int
     args: Mapping[str, Any] = field(default_factory=dict)
+    setting: str | None = None
 
     def __post_init__(self) -> None:
         if self.every_s < 1:
             raise ValueError(f"periodic {self.kind}: every_s must be at least 1")
+
+    def configured(self, env: Mapping[str, str]) -> Periodic:
+        """This periodic job with the period its setting gives in `env` (SystemExit naming the
+        setting when it is not a positive whole number)."""
+        if self.setting is None:
+            return self
+        return replace(self, every_s=seconds(env, self.setting, self.every_s))
 
     def period(self, now: float) -> int:
         """The index of the period `now` (epoch seconds) is in."""

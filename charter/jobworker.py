@@ -93,7 +93,7 @@ class JobWorker:
         self._services = services
         self._types: Mapping[str, JobType] = jobs.types
         self.kinds = sorted(jobs.types)
-        self._periodic = jobs.periodic
+        self._periodic = tuple(p.configured(services.settings.env) for p in jobs.periodic)
         self._periods: list[int | None] = [None] * len(jobs.periodic)  # the last enqueued, each
         self._record = record
         self._lease = timedelta(seconds=settings.lease_s)

@@ -653,6 +653,11 @@ class Session(Registry, Identity, Platform, Webhooks, Licensing, Compliance, Dis
 
 
 class Store(Protocol):
+    # Every how many appends to a log its checkpoint is due: an append that brings the log's size
+    # to a multiple of it enqueues the job that signs that checkpoint (store.ledger.checkpoint_due).
+    # None (the default): never. The compliance API sets it from CHARTER_CHECKPOINT_EVERY_EVENTS.
+    checkpoint_every: int | None
+
     def read(self) -> AbstractContextManager[Session]: ...
 
     def write(self) -> AbstractContextManager[Session]: ...

@@ -131,6 +131,14 @@ def anonymous(app):
         yield c
 
 
+@pytest.fixture(scope="session")
+def goverifier(tmp_path_factory) -> str:
+    """The Go verifier's binary (tests/compliance/goverifier.py), built once per test process."""
+    from tests.compliance.goverifier import build
+
+    return build(tmp_path_factory.mktemp("go"))
+
+
 @pytest.fixture(autouse=True, scope="session")
 def contract_check():
     """Every in-process test client checks each exchange against the served document

@@ -1,4 +1,6 @@
-"""Audit export bundles as files: writing one, streamed to disk, and checking one.
+"""Bundles as files: writing one, streamed to disk (or to any binary file), and checking one.
+Audit exports are bundles, and so are arbitration packages (services.disputes.arbitration, whose
+manifest names its case instead of a filter and a build).
 
 A bundle is a ZIP of:
 - the artifacts, JSON files (`audit/events.json`, `licensing/licenses.json`, …), each written as
@@ -31,7 +33,9 @@ from typing import IO, Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from services.compliance.ledger import b64
 from store.canonical import jcs
+from store.models import Checkpoint
 
 FORMAT = "charter-audit-export/v1"
 MANIFEST, SIGNATURE, CHECKPOINT, SUMS = "manifest.json", "manifest.json.sig", "checkpoint", "SHA256SUMS"
@@ -47,9 +51,10 @@ class Artifact:
 
 @dataclass
 class Writer:
-    """A bundle being written to `path`: artifacts go in one by one, each hashed as it streams."""
+    """A bundle being written to `path` (a file's, or a binary file open for writing): artifacts go
+    in one by one, each hashed as it streams."""
 
-    path: Path
+    path: Path | IO[bytes]
     artifacts: list[Artifact] = field(default_factory=list)
     proofs: int = 0
     _zip: zipfile.ZipFile = field(init=False)
@@ -95,6 +100,10 @@ class Writer:
         with self.artifact(name, listed=listed) as write:
             write(data)
 
+    def proof(self, proof: dict[str, Any]) -> None:
+        """`proofs/<seq>.json`: an inclusion proof, in the shape of the inclusion route."""
+        self.small(f"proofs/{proof['seq']}.json", json_bytes(proof), listed=False)
+
     def finish(self, manifest: dict[str, Any], private: Ed25519PrivateKey) -> bytes:
         """Write SHA256SUMS, the manifest (its artifacts filled in) and its signature; close the
         ZIP. Returns the manifest's bytes."""
@@ -117,6 +126,11 @@ class Writer:
     def abandon(self) -> None:
         self._zip.close()
         self._sums.close()
+
+
+def pinned(cp: Checkpoint) -> dict[str, Any]:
+    """The manifest's `checkpoint`: the pinned one's origin (its note's first line), size and root."""
+    return {"origin": cp.note.split("\n", 1)[0], "size": cp.size, "root": b64(cp.root)}
 
 
 def json_bytes(item: Any) -> bytes:

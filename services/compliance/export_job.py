@@ -22,7 +22,7 @@ from uuid import UUID
 
 from charter.jobs import Context, JobType
 from services.compliance import ledger as views
-from services.compliance.bundle import CHECKPOINT, FORMAT, Writer, digest_of, json_bytes
+from services.compliance.bundle import CHECKPOINT, FORMAT, Writer, digest_of, pinned
 from services.compliance.exports import KIND, Exports, event
 from services.disputes import shapes as dispute_shapes
 from services.licensing import shapes as licensing_shapes
@@ -125,14 +125,7 @@ def _audit(uow: Store, export: AuditExport, writer: Writer, cp: Checkpoint, prog
                     for seq in range(max(lo, run_lo), min(hi, run_hi))
                 ]
             for seq, hashes, leaf in proofs:
-                shape = {
-                    "seq": seq,
-                    "tree_size": cp.size,
-                    "leaf_hash": views.b64(leaf),
-                    "hashes": [views.b64(h) for h in hashes],
-                    "checkpoint": cp.note,
-                }
-                writer.small(f"proofs/{seq}.json", json_bytes(shape), listed=False)
+                writer.proof(views.inclusion_view(cp, seq, leaf, hashes))
             progress.add(len(proofs))
 
 
@@ -247,7 +240,7 @@ def build(uow: Store, ex: Exports, context: Context, export: AuditExport) -> Aud
             "generated_at": registry_shapes.ts(utcnow()),
             "build": {"export_id": str(export.id), "charter": _version()},
             "key_id": key.key_id,
-            "checkpoint": {"origin": ex.signer.origin(log_id), "size": cp.size, "root": views.b64(cp.root)},
+            "checkpoint": pinned(cp),
         }
         writer.finish(manifest, private)
     except BaseException:

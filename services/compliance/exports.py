@@ -57,8 +57,13 @@ class Exports:
     concurrent: int = 2  # CHARTER_EXPORT_CONCURRENT: a tenant's queued or running exports
     max_events: int = 2_000_000  # CHARTER_EXPORT_MAX_EVENTS: audit events in one bundle
 
+    @property
+    def root(self) -> Path:
+        """Where bundles are: a folder per tenant, named by its id."""
+        return self.data_dir / "exports"
+
     def path(self, export: AuditExport) -> Path:
-        return self.data_dir / "exports" / str(export.tenant_id) / f"{export.id}.zip"
+        return self.root / str(export.tenant_id) / f"{export.id}.zip"
 
 
 def not_found(export_id: object) -> NotFound:

@@ -87,6 +87,11 @@ def inclusion(uow: Store, signer: Signer, log: str, seq: int, tree_size: int | N
         read = reader(s, log)
         hashes = merkle.inclusion_proof(read, seq, cp.size)
         leaf = read(0, seq)
+    return inclusion_view(cp, seq, leaf, hashes)
+
+
+def inclusion_view(cp: Checkpoint, seq: int, leaf: bytes, hashes: list[bytes]) -> dict:
+    """An inclusion proof as the inclusion route answers it (and a bundle's proofs/<seq>.json holds)."""
     return {
         "seq": seq,
         "tree_size": cp.size,

@@ -1,13 +1,16 @@
 """A case's arbitration package: a ZIP that proves, against a signed checkpoint of the tenant's
 verifiable log, what the case held and what happened to it, checkable with standard tools.
 
-It holds `case.json`, `evidence.json` and `notes.json` (as the API shows them), `events.json`
-(the case's audit events up to the checkpoint, each with its canonical bytes and leaf hash),
-`proofs/<seq>.json` (each event's inclusion proof), `checkpoint` (the signed note), and
+It is written as an audit export bundle is (services.compliance.bundle, so `bundle.check`, the
+auditor's openssl and sha256sum, and the Go verifier take it as they take a bundle): `case.json`,
+`evidence.json` and `notes.json` (as the API shows them), `events.json` (the case's audit events
+up to the checkpoint, each with its canonical bytes and leaf hash), `proofs/<seq>.json` (each
+event's inclusion proof), `checkpoint` (the signed note), `SHA256SUMS` (every file above), and
 `manifest.json`: the RFC 8785 bytes of {format, tenant, case_id, generated_at, key_id,
-checkpoint: {origin, size, root}, artifacts: [{path, sha256, size}]}, signed (raw Ed25519, the
-platform's checkpoint key) in `manifest.json.sig`. The case is read before the checkpoint is
-taken, so every change the package shows is in the log it is proved against.
+checkpoint: {origin, size, root}, artifacts: [{path, sha256, size}], proofs: {count, listed_in}},
+signed (raw Ed25519, the platform's checkpoint key) in `manifest.json.sig`. The case is read
+before the checkpoint is taken, so every change the package shows is in the log it is proved
+against.
 
 Each package is audited (`dispute_case.arbitration_exported`) and counts against the tenant's
 `arbitration.tenant` rate limit (5 per 60 s by default).
@@ -15,32 +18,25 @@ Each package is audited (`dispute_case.arbitration_exported`) and counts against
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
-import zipfile
-from typing import Any
 from uuid import UUID
 
 from charter.domain import Actor, Event
 from services.compliance import ledger
+from services.compliance.bundle import CHECKPOINT, Writer, json_bytes, pinned
 from services.compliance.entitlement import entitled
 from services.disputes import shapes
 from services.disputes.cases import visible
 from services.disputes.settings import Disputes
 from services.registry.shapes import ts
 from store import merkle
-from store.canonical import jcs, log_of
+from store.canonical import log_of
 from store.interface import Store
 from store.models import AuditEvent, utcnow
 
 FORMAT = "charter-arbitration-package/v1"
 BATCH = 1000
 EXPORTED = "dispute_case.arbitration_exported"
-
-
-def _json(value: Any) -> bytes:
-    return (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
 def _events_of(uow: Store, log: str, case_id: UUID, size: int) -> list[AuditEvent]:
@@ -72,45 +68,27 @@ def export(uow: Store, actor: Actor, config: Disputes, case_id: UUID) -> tuple[b
     with uow.read() as s:
         read = ledger.reader(s, log)
         views = [ledger.leaf_view(e, read(0, e.seq)) for e in events]
-        proofs = {e.seq: [ledger.b64(h) for h in merkle.inclusion_proof(read, e.seq, cp.size)] for e in events}
-    artifacts: dict[str, bytes] = {
-        "case.json": _json(shapes.case(case)),
-        "evidence.json": _json([shapes.evidence(e) for e in evidence]),
-        "notes.json": _json([shapes.note(n) for n in notes]),
-        "events.json": _json(views),
-        **{
-            f"proofs/{view['seq']}.json": _json(
-                {
-                    "seq": view["seq"],
-                    "tree_size": cp.size,
-                    "leaf_hash": view["leaf_hash"],
-                    "hashes": proofs[view["seq"]],
-                    "checkpoint": cp.note,
-                }
-            )
-            for view in views
-        },
-        "checkpoint": cp.note.encode(),
-    }
+        proofs = [
+            ledger.inclusion_view(cp, e.seq, read(0, e.seq), merkle.inclusion_proof(read, e.seq, cp.size))
+            for e in events
+        ]
     key, private = config.signer.current(uow)
-    manifest = jcs(
-        {
-            "format": FORMAT,
-            "tenant": str(tenant_id),
-            "case_id": str(case.id),
-            "generated_at": ts(utcnow()),
-            "key_id": key.key_id,
-            "checkpoint": {"origin": config.signer.origin(log), "size": cp.size, "root": ledger.b64(cp.root)},
-            "artifacts": [
-                {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
-                for path, data in artifacts.items()
-            ],
-        }
-    )
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as package:
-        for path, data in artifacts.items():
-            package.writestr(path, data)
-        package.writestr("manifest.json", manifest)
-        package.writestr("manifest.json.sig", private.sign(manifest))
+    writer = Writer(out)
+    writer.small("case.json", json_bytes(shapes.case(case)) + b"\n")
+    writer.json_array("evidence.json", (shapes.evidence(e) for e in evidence))
+    writer.json_array("notes.json", (shapes.note(n) for n in notes))
+    writer.json_array("events.json", views)
+    for proof in proofs:
+        writer.proof(proof)
+    writer.small(CHECKPOINT, cp.note.encode())
+    manifest = {
+        "format": FORMAT,
+        "tenant": str(tenant_id),
+        "case_id": str(case.id),
+        "generated_at": ts(utcnow()),
+        "key_id": key.key_id,
+        "checkpoint": pinned(cp),
+    }
+    writer.finish(manifest, private)
     return out.getvalue(), f"arbitration-{case.id}.zip"

@@ -1,4 +1,6 @@
-"""The audit log in memory: append-only, ids in order, read newest first."""
+"""The audit log in memory: append-only, ids in order, read newest first. Each append is also a
+leaf of its log (store.memory.ledger), and enqueues the job that signs its log's checkpoint when one
+is due (store.ledger.checkpoint_due)."""
 
 from __future__ import annotations
 
@@ -7,8 +9,9 @@ import copy
 
 from store.canonical import log_of
 from store.errors import MissingReference
-from store.ledger import next_leaf
+from store.ledger import checkpoint_due, next_leaf
 from store.memory.base import MemoryContext, Repo
+from store.memory.jobs import MemoryJobs
 from store.memory.ledger import AppendOnly, MemoryLedger
 from store.memory.tenants import TenantRows
 from store.models import AuditDraft, AuditEvent, AuditQuery, utcnow
@@ -48,6 +51,9 @@ class MemoryAudit(Repo):
         grown, made = next_leaf(head, vars(event))
         self._rows.insert(event_id, event, undo)
         ledger.grow(grown, made, event)
+        due = checkpoint_due(grown, draft.tenant_id, self._session.checkpoint_every)
+        if due is not None:
+            MemoryJobs(self._session).enqueue(due)
         return copy.deepcopy(event)
 
     def query(self, query: AuditQuery) -> list[AuditEvent]:

@@ -93,6 +93,7 @@ class MemoryContext(Protocol):
 
     tables: Tables
     undo: Undo | None  # None: a read session
+    checkpoint_every: int | None  # the store's (store.ledger.checkpoint_due)
 
 
 class Repo:

@@ -20,10 +20,11 @@ class MemorySession(Registry, Identity, Platform, Webhooks, Licensing, Complianc
     """A write session: the repositories over one store's tables, each built when first used, and
     the undo log."""
 
-    def __init__(self, tables: Tables, undo: Undo | None) -> None:
+    def __init__(self, tables: Tables, undo: Undo | None, checkpoint_every: int | None = None) -> None:
         UnitOfWork.__init__(self, writable=undo is not None)
         self.tables = tables
         self.undo = undo
+        self.checkpoint_every = checkpoint_every
 
 
 class _ReadSession(UnitOfWork):
@@ -35,6 +36,7 @@ class _ReadSession(UnitOfWork):
         UnitOfWork.__init__(self, writable=False)
         self.tables = tables
         self.undo: Undo | None = None
+        self.checkpoint_every: int | None = None
         MemorySession.build_all(self)
 
 
@@ -63,6 +65,7 @@ class MemoryStore:
     never_blocks = True  # every call is a few dict operations under one lock: handlers run inline
 
     def __init__(self) -> None:
+        self.checkpoint_every: int | None = None  # see interface.Store
         self._tables = Tables()
         self._lock = threading.RLock()
         # read() is on every request's path: one read-only session, one context object, built once
@@ -82,7 +85,7 @@ class MemoryStore:
         exclusive() block its undo log joins the block's, once it has ended well."""
         with self._lock:
             undo: Undo = []
-            session = MemorySession(self._tables, undo)
+            session = MemorySession(self._tables, undo, self.checkpoint_every)
             try:
                 yield session
                 before_commit(session, session.events)

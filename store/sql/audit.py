@@ -1,5 +1,6 @@
 """The audit log over SQL: append-only, read newest first with keyset paging on id. Each append
-is also a leaf of its log (store.sql.ledger), in the same transaction."""
+is also a leaf of its log (store.sql.ledger), in the same transaction, and enqueues there the job
+that signs its log's checkpoint when one is due (store.ledger.checkpoint_due)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import sqlalchemy as sa
 
 from store.canonical import log_of
 from store.errors import MissingReference
-from store.ledger import next_leaf
+from store.ledger import checkpoint_due, next_leaf
 from store.models import AuditDraft, AuditEvent, AuditQuery, utcnow
 from store.sql.base import Repo, SqlContext
+from store.sql.jobs import SqlJobs
 from store.sql.ledger import SqlLedger, event_of
 from store.sql.tables import audit_events, tenants
 
@@ -41,6 +43,9 @@ class SqlAudit(Repo):
         values["id"] = self._run(_APPEND, values).scalar_one()
         grown, made = next_leaf(head, values)
         ledger.grow(grown, made)
+        due = checkpoint_due(grown, draft.tenant_id, self._session.checkpoint_every)
+        if due is not None:
+            SqlJobs(self._session).enqueue(due)
         return AuditEvent(**copy.deepcopy(values))
 
     def query(self, query: AuditQuery) -> list[AuditEvent]:

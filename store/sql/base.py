@@ -23,10 +23,12 @@ Params = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 
 
 class SqlContext(Protocol):
-    """What a SQL repository is built from: its session's connection (and transaction)."""
+    """What a SQL repository is built from: its session's connection (and transaction), and the
+    store's checkpoint_every (store.ledger.checkpoint_due)."""
 
     connection: Connection
     writable: bool
+    checkpoint_every: int | None
 
 
 class Repo:

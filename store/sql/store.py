@@ -21,17 +21,25 @@ from store.unit_of_work import UnitOfWork, after_commit, before_commit
 class SqlSession(Registry, Identity, Platform, Webhooks, Licensing, Compliance, Disputes, UnitOfWork):
     """One connection, one transaction; every repository shares both, and is built when first
     used. `rate_ticks` counts rate limit acquires across the sessions of one store (for
-    housekeeping)."""
+    housekeeping); `checkpoint_every` is the store's."""
 
-    def __init__(self, conn: Connection, writable: bool, rate_ticks: Iterator[int] | None = None) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        writable: bool,
+        rate_ticks: Iterator[int] | None = None,
+        checkpoint_every: int | None = None,
+    ) -> None:
         UnitOfWork.__init__(self, writable)
         self.connection = conn
         self.rate_ticks = rate_ticks if rate_ticks is not None else itertools.count(1)
+        self.checkpoint_every = checkpoint_every
 
 
 class SqlStore:
     def __init__(self, url: str) -> None:
         self.url = normalise_url(url)
+        self.checkpoint_every: int | None = None  # see interface.Store
         self.engine = make_engine(self.url)
         # PostgreSQL reads go through a pool of autocommit connections (see make_engine); SQLite
         # reads keep their transaction, which under WAL gives them one snapshot for all statements.
@@ -85,7 +93,7 @@ class SqlStore:
             return
         conn = self._begin(write)
         try:
-            session = SqlSession(conn, writable=write, rate_ticks=self._rate_ticks)
+            session = self._session(conn, write)
             try:
                 yield session
                 if write:
@@ -111,7 +119,7 @@ class SqlStore:
     def _savepoint(self, conn: Connection, write: bool) -> Iterator[SqlSession]:
         """A session inside an exclusive() block: a read shares its transaction, a write is a
         savepoint of it, released with its commit writers' rows, rolled back when it raises."""
-        session = SqlSession(conn, writable=write, rate_ticks=self._rate_ticks)
+        session = self._session(conn, write)
         if not write:
             yield session
             return
@@ -123,6 +131,9 @@ class SqlStore:
             savepoint.rollback()
             raise
         savepoint.commit()
+
+    def _session(self, conn: Connection, write: bool) -> SqlSession:
+        return SqlSession(conn, writable=write, rate_ticks=self._rate_ticks, checkpoint_every=self.checkpoint_every)
 
     def _begin(self, write: bool) -> Connection:
         try:

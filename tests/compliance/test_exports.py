@@ -6,12 +6,9 @@ cross-tenant probe of every export route."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import json
-import shutil
-import subprocess
 import time
 import zipfile
 from datetime import UTC, datetime, timedelta
@@ -19,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.compliance.helpers import checkpoint_fields
+from tests.compliance.helpers import check_as_an_auditor
 from tests.helpers import ADMIN, assert_error, bearer, create_key, create_tenant, settings
 from tests.identity.helpers import service_token, session
 
@@ -83,34 +80,10 @@ def test_a_bundle_round_trip_as_an_auditor_checks_it(served, store, tmp_path):
     assert hashlib.sha256(got.content).hexdigest() == done["sha256"]
     out = tmp_path / "unzipped"
     zipfile.ZipFile(io.BytesIO(got.content)).extractall(out)
-    manifest = json.loads((out / "manifest.json").read_bytes())
+    key_id = json.loads((out / "manifest.json").read_bytes())["key_id"]
+    # openssl on the signature, sha256sum on the digests, the proofs against the checkpoint's root
+    manifest, events = check_as_an_auditor(out, _public_pem(served, key_id), "audit/events.json")
     assert manifest["tenant"] == tenant["id"] and manifest["filter"]["includes"] == ALL
-    # 1. the signature, with openssl and the published key
-    (tmp_path / "pub.pem").write_text(_public_pem(served, manifest["key_id"]))
-    openssl = shutil.which("openssl")
-    assert openssl, "openssl is needed for the auditor path"
-    verify = [openssl, "pkeyutl", "-verify", "-pubin", "-inkey", str(tmp_path / "pub.pem"), "-rawin"]
-    checked = subprocess.run(
-        [*verify, "-in", "manifest.json", "-sigfile", "manifest.json.sig"], cwd=out, capture_output=True, text=True
-    )
-    assert checked.returncode == 0 and "Signature Verified Successfully" in checked.stdout, checked
-    # 2. the digests, with sha256sum: the manifest's artifacts, then SHA256SUMS (the proofs too)
-    listed = "".join(f"{a['sha256']}  {a['path']}\n" for a in manifest["artifacts"])
-    assert subprocess.run(["sha256sum", "-c", "--quiet", "-"], cwd=out, input=listed, text=True).returncode == 0
-    assert subprocess.run(["sha256sum", "-c", "--quiet", "SHA256SUMS"], cwd=out).returncode == 0
-    # 3. the proofs lead from each exported event to the pinned checkpoint's root
-    from store import merkle
-
-    origin, size, root = checkpoint_fields((out / "checkpoint").read_text())
-    assert manifest["checkpoint"] == {"origin": origin, "size": size, "root": base64.b64encode(root).decode()}
-    events = json.loads((out / "audit" / "events.json").read_bytes())
-    assert events and manifest["proofs"]["count"] == len(events)
-    for e in events:
-        proof = json.loads((out / "proofs" / f"{e['seq']}.json").read_bytes())
-        leaf = merkle.leaf_hash(base64.b64decode(e["canonical"]))
-        assert base64.b64decode(proof["leaf_hash"]) == leaf
-        hashes = [base64.b64decode(h) for h in proof["hashes"]]
-        assert merkle.root_from_inclusion(e["seq"], size, leaf, hashes) == root
     assert {p.name for p in (out / "licensing").iterdir()} == {
         "products.json",
         "policies.json",
@@ -249,3 +222,35 @@ def test_a_bundle_with_disputes_holds_each_case_with_its_evidence_and_notes(serv
     got = served.get(f"{EXPORTS}/{made['id']}/bundle", params={"token": made["download_token"]}, headers={})
     (exported,) = json.loads(zipfile.ZipFile(io.BytesIO(got.content)).read("disputes/cases.json"))
     assert exported["id"] == case["id"] and len(exported["evidence"]) == 1 and len(exported["notes"]) == 1
+
+
+def test_a_deleted_tenants_bundles_are_removed_by_the_sweep(served, store):
+    from uuid import UUID
+
+    from services.compliance.orphans import KIND
+    from store.models import new_job
+
+    root = Path(served.data_dir) / "exports"
+    files = {}
+    for _ in range(2):
+        tenant, admin = _compliant(served, store)
+        made = served.post(EXPORTS, json={**_window(), "includes": ["identity"]}, headers=admin).json()
+        _ready(served, admin, made["id"])
+        files[tenant["id"]] = root / tenant["id"] / f"{made['id']}.zip"
+    gone, kept = files
+    assert all(path.is_file() for path in files.values())
+    (root / "not-a-tenant").mkdir()
+    with store.write() as s:
+        assert s.tenants.delete(UUID(gone)) is True
+    assert files[gone].is_file()  # the rows went with the tenant, the file did not
+    job = new_job(KIND)
+    with store.write() as s:
+        s.jobs.enqueue(job)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with store.read() as s:
+            if s.jobs.get(job.id).state == "done":
+                break
+        time.sleep(0.05)
+    assert not (root / gone).exists()
+    assert files[kept].is_file() and (root / "not-a-tenant").is_dir()

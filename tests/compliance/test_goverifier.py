@@ -1,40 +1,13 @@
 """Charter's checkpoints and proofs, checked by Go's golang.org/x/mod/sumdb/note and sumdb/tlog
-(tests/ledger/goverifier, built against Debian's golang-golang-x-mod-dev, offline). Skipped
-without `go`, unless CHARTER_REQUIRE_GO is set (CI sets it): then it fails."""
+(tests/ledger/goverifier, built by the `goverifier` fixture: tests/compliance/goverifier.py)."""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-from pathlib import Path
 
-import pytest
-
+from tests.compliance.goverifier import assert_verifies, bundle_document
+from tests.compliance.goverifier import run as _run
 from tests.helpers import create_key, create_tenant
-
-SOURCE = Path(__file__).resolve().parents[1] / "ledger" / "goverifier"
-GOPATH = os.environ.get("CHARTER_GOPATH", "/usr/share/gocode")
-
-
-@pytest.fixture(scope="module")
-def goverifier(tmp_path_factory) -> str:
-    go = shutil.which("go")
-    missing = not go or not (Path(GOPATH) / "src/golang.org/x/mod/sumdb/tlog").is_dir()
-    if missing:
-        why = "go or golang-golang-x-mod-dev is not installed (apt-get install golang-go golang-golang-x-mod-dev)"
-        if os.environ.get("CHARTER_REQUIRE_GO"):
-            pytest.fail(why)
-        pytest.skip(why)
-    out = tmp_path_factory.mktemp("go") / "goverifier"
-    env = {**os.environ, "GO111MODULE": "off", "GOPATH": GOPATH, "GOFLAGS": "", "GOCACHE": str(out.parent / "cache")}
-    subprocess.run([go, "build", "-o", str(out), "."], cwd=SOURCE, env=env, check=True, timeout=300)
-    return str(out)
-
-
-def _run(binary: str, document: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([binary], input=json.dumps(document), capture_output=True, text=True, timeout=60)
 
 
 def test_go_verifies_charters_checkpoints_and_proofs(goverifier, client, anonymous):
@@ -71,8 +44,7 @@ def test_go_verifies_charters_checkpoints_and_proofs(goverifier, client, anonymo
         "inclusion": inclusion,
         "consistency": consistency,
     }
-    result = _run(goverifier, document)
-    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stdout + result.stderr
+    assert_verifies(goverifier, document)
     # And it can fail: a changed hash in one proof, a checkpoint of another log.
     forged = json.loads(json.dumps(document))
     forged["inclusion"][-1]["hashes"][0] = forged["inclusion"][-1]["leaf_hash"]
@@ -112,10 +84,6 @@ def test_go_verifies_an_export_bundles_checkpoint_and_proofs(goverifier, store, 
         got = c.get(f"/v1/compliance/audit-exports/{made['id']}/bundle", params={"token": made["download_token"]})
         assert got.status_code == 200, got.text
         (key,) = c.get("/v1/compliance/keys").json()["items"]
-    zf = zipfile.ZipFile(io.BytesIO(got.content))
-    checkpoint = zf.read("checkpoint").decode()
-    proofs = [json.loads(zf.read(n)) for n in zf.namelist() if n.startswith("proofs/")]
-    assert proofs and all(p["checkpoint"] == checkpoint for p in proofs)
-    document = {"vkey": key["note_verifier_key"], "origin": f"charter/audit/{tenant['id']}", "inclusion": proofs}
-    result = _run(goverifier, document)
-    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stdout + result.stderr
+    document = bundle_document(zipfile.ZipFile(io.BytesIO(got.content)), key["note_verifier_key"])
+    assert document["origin"] == f"charter/audit/{tenant['id']}"
+    assert_verifies(goverifier, document)

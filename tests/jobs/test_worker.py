@@ -279,3 +279,19 @@ def test_job_types_and_periodic_jobs_register_with_their_api():
         jobs.registered([api("one", a, periodic=[Periodic("x.a", 60), Periodic("x.a", 30)])])
     with pytest.raises(ValueError):
         JobType("x.c", print, max_attempts=0)
+
+
+def test_a_periodic_jobs_period_is_the_one_its_setting_gives():
+    every = Periodic("tests.record", 3600, setting="CHARTER_TEST_EVERY_S")
+    assert every.configured({}) == every
+    assert every.configured({"CHARTER_TEST_EVERY_S": "60"}).every_s == 60
+    with pytest.raises(SystemExit, match="CHARTER_TEST_EVERY_S"):
+        every.configured({"CHARTER_TEST_EVERY_S": "0"})
+    store = MemoryStore()
+    env = {"DATABASE_URL": "memory://", "CHARTER_TEST_EVERY_S": "60"}
+    api = Api(name="t", handlers="tests.jobs", jobs=TEST_JOBS.jobs, periodic=[every])
+    w = JobWorker(Services(store=store, settings=Settings.from_env(env)), jobs.registered([api]), new_job)
+    assert w.enqueue_periodic(1_800_000_000.0) == 1
+    job = new_job("tests.record", key="tests.record@30000000")  # the minute's period, not the hour's
+    (first,) = enqueue(store, job)
+    assert first.id != job.id

@@ -182,3 +182,27 @@ def test_since_is_inclusive_and_until_exclusive(store, make):
     assert events[1].id in window and events[4].id not in window
     assert later == []
     assert since_shifted == since
+
+
+def test_every_nth_append_to_a_log_enqueues_its_checkpoint_in_the_same_transaction(store, tenant_in, make):
+    from store.ledger import CHECKPOINT, checkpoint_due
+    from store.models import LedgerHead
+
+    tenant = tenant_in()
+    store.checkpoint_every = 3
+    _append(store, [make.draft("a", tenant_id=tenant.id) for _ in range(2)])
+    with pytest.raises(ZeroDivisionError), store.write() as s:
+        s.audit.append(make.draft("a", tenant_id=tenant.id))
+        1 / 0  # noqa: B018  rolled back: the append and its job alike
+    with store.read() as s:
+        assert s.jobs.counts() == {}
+    _append(store, [make.draft("a", tenant_id=tenant.id) for _ in range(5)])  # sizes 3 and 6
+    log = str(tenant.id)
+    for size in (3, 6):
+        job = checkpoint_due(LedgerHead(log, size, b""), tenant.id, 3)
+        with store.write() as s:
+            kept = s.jobs.enqueue(job)
+        assert kept.id != job.id and kept.kind == CHECKPOINT  # there already, enqueued by the append
+        assert (kept.args, kept.tenant_id) == ({"log": log, "size": size}, tenant.id)
+    with store.read() as s:
+        assert s.jobs.counts() == {"pending": 2}
