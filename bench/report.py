@@ -154,6 +154,7 @@ GOALS = {
     4: "audit page at 1M events <= 1.50x the 1k-event time",
     5: "licensing validate >= 1000 req/s on memory, PostgreSQL >= 0.50x memory",
     6: "webhooks: >= 200 deliveries/s per worker, commit-to-attempt p50 <= 100 ms",
+    7: "audit export of 1M events on PostgreSQL: the builder's peak RSS <= 200 MiB",
 }
 
 
