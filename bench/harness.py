@@ -88,8 +88,9 @@ class Run:
     def sqlite(self, stack: ExitStack) -> str:
         return databases.sqlite_file(self.root / "db" / f"{self.tag()}.db")
 
-    def postgres(self, stack: ExitStack) -> str:
-        return stack.enter_context(databases.postgres_schema(self.tag()))
+    def postgres(self, stack: ExitStack, root: Path | None = None) -> str:
+        """A fresh schema, migrated by this checkout, or by the one at `root` (the baseline's)."""
+        return stack.enter_context(databases.postgres_schema(self.tag(), root))
 
     def start(
         self, stack: ExitStack, name: str, store: str, url: str, env: dict[str, str] | None = None

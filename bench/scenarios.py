@@ -82,39 +82,50 @@ def scenario_1(run: Run) -> list[Row]:
         row.judge(ratio >= 1.0)
         rows += [row, Row.measured(1, name, "peer", "memory", theirs, their_rss)]
         if run.baseline is not None:
-            before, before_rss = measured[(fleet[-1].label, name)]
-            kept = mine.rps / before.rps
-            row = Row.measured(
-                1,
-                name,
-                "baseline",
-                "memory",
-                before,
-                before_rss,
-                ratio=f"charter {kept:.2f}x baseline",
-                goal=f">= {run.options.baseline_goal:.2f}x baseline",
-                goal_id="baseline",
-            )
-            row.judge(kept >= run.options.baseline_goal)
-            rows.append(row)
+            rows.append(_baseline_row(run, 1, name, mine, *measured[(fleet[-1].label, name)]))
     run.notes.append(
         "scenario 1: on the memory store every created tenant stays in the worker, so the "
         "POST rows' RSS grows with the number of requests served, which differs by server"
     )
     if run.baseline is not None:
-        guarded = fleet[-1].authenticates
-        run.notes.append(
-            f"scenario 1: baseline is Charter at {run.baseline.commit} ({run.baseline.subject[:60]}), "
-            f"served from a git worktree with the same command; "
-            + (
-                "it has the security layer too and mints its own service token for the GET"
-                if guarded
-                else "it has no security layer and ignores the Authorization header it is sent (the same "
-                "bytes as Charter's requests)"
-            )
-            + "; its row's ratio is Charter's req/s over the baseline's"
-        )
+        _baseline_note(run, 1, fleet[-1])
     return rows
+
+
+def _baseline_row(run: Run, scenario: int, name: str, mine: Summary, before: Summary, rss: float | None) -> Row:
+    """The --baseline revision's row: Charter's req/s over its own, judged by --baseline-goal."""
+    kept = mine.rps / before.rps
+    store = "memory" if scenario == 1 else "postgres"
+    row = Row.measured(
+        scenario,
+        name,
+        "baseline",
+        store,
+        before,
+        rss,
+        ratio=f"charter {kept:.2f}x baseline",
+        goal=f">= {run.options.baseline_goal:.2f}x baseline",
+        goal_id="baseline",
+    )
+    row.judge(kept >= run.options.baseline_goal)
+    return row
+
+
+def _baseline_note(run: Run, scenario: int, baseline: servers.Server) -> None:
+    assert run.baseline is not None
+    run.notes.append(
+        f"scenario {scenario}: baseline is Charter at {run.baseline.commit} ({run.baseline.subject[:60]}), "
+        f"served from a git worktree with the same command"
+        + (" on a schema its own `charter migrate` made" if baseline.store == "postgres" else "")
+        + "; "
+        + (
+            "it has the security layer too and mints its own service token for the GET"
+            if baseline.authenticates
+            else "it has no security layer and ignores the Authorization header it is sent (the same "
+            "bytes as Charter's requests)"
+        )
+        + "; its row's ratio is Charter's req/s over the baseline's"
+    )
 
 
 # --------------------------------------------------------------------------------- scenario 2
@@ -133,6 +144,10 @@ def scenario_2(run: Run) -> list[Row]:
             fleet.append(run.start(stack, "charter", "memory", "memory://"))
         else:
             run.notes.append("scenario 2: Charter on memory is scenario 1's measurement of this run")
+        baseline = None
+        if run.baseline is not None:
+            baseline = run.start(stack, "baseline", "postgres", run.postgres(stack, run.baseline.path))
+            fleet.append(baseline)
         servers.wait_ready(fleet)
         measured = _tenant_rounds(run, fleet)
         round_trip_ms = _round_trip_ms(charter_url)
@@ -160,6 +175,10 @@ def scenario_2(run: Run) -> list[Row]:
         row.judge(ratio >= 0.8)
         peer_ratio = f"charter/peer {pg.rps / peer.rps:.2f}x"
         rows += [row, Row.measured(2, name, "peer", "postgres", peer, peer_rss, ratio=peer_ratio)]
+        if baseline is not None:
+            rows.append(_baseline_row(run, 2, name, pg, *measured[(baseline.label, name)]))
+    if baseline is not None:
+        _baseline_note(run, 2, baseline)
     return rows
 
 
