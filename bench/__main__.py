@@ -56,7 +56,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--baseline",
         metavar="REV",
         help="also serve Charter at git revision REV (a worktree in the temp dir) in scenario 1's "
-        "rounds, and judge Charter's req/s against it (--baseline-goal)",
+        "rounds (memory) and scenario 2's (PostgreSQL), and judge Charter's req/s against it (--baseline-goal)",
     )
     p.add_argument(
         "--baseline-goal",
@@ -66,8 +66,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="with --baseline: Charter must reach X times its req/s (default 0.90)",
     )
     args = p.parse_args(argv)
-    if args.baseline and args.scenario and 1 not in args.scenario:
-        p.error("--baseline is measured in scenario 1: add --scenario 1")
+    if args.baseline and args.scenario and not {1, 2} & set(args.scenario):
+        p.error("--baseline is measured in scenarios 1 and 2: add --scenario 1 or --scenario 2")
     if args.quick:
         args.duration, args.rounds = min(args.duration, 2), 1
     if args.duration < 1 or args.rounds < 1 or args.connections < 1:
@@ -117,7 +117,7 @@ def header(
             *(
                 [
                     f"  baseline  charter {baseline.commit} ({baseline.subject[:70]}), from a git worktree "
-                    f"at {baseline.path}, scenario 1 only"
+                    f"at {baseline.path}, scenarios 1 and 2"
                 ]
                 if baseline
                 else []

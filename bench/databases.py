@@ -9,6 +9,7 @@ happened.
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,8 +47,10 @@ def postgres_version() -> str:
 
 
 @contextmanager
-def postgres_schema(tag: str) -> Iterator[str]:
-    """A migrated schema of its own; yields its URL and drops it at the end."""
+def postgres_schema(tag: str, root: Path | None = None) -> Iterator[str]:
+    """A migrated schema of its own; yields its URL and drops it at the end. `root`: another
+    checkout of Charter (a --baseline revision), whose own `charter migrate` migrates it, so the
+    schema is the one that revision expects."""
     import psycopg
 
     from store.sql.migrate import upgrade
@@ -58,11 +61,25 @@ def postgres_schema(tag: str) -> Iterator[str]:
         admin.execute(f'CREATE SCHEMA "{schema}"')
     try:
         url = with_schema(base, schema)
-        upgrade(url)
+        if root is None:
+            upgrade(url)
+        else:
+            _migrate_with(root, url)
         yield url
     finally:
         with psycopg.connect(base, autocommit=True, connect_timeout=5) as admin:
             admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def _migrate_with(root: Path, url: str) -> None:
+    from bench.servers import python
+
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(root)}
+    done = subprocess.run(
+        [python(), "-m", "tools.cli", "migrate"], cwd=root, env=env, capture_output=True, text=True, timeout=300
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"charter migrate at {root} failed: {(done.stderr or done.stdout).strip()[-500:]}")
 
 
 def sqlite_file(path: Path) -> str:

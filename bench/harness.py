@@ -88,15 +88,19 @@ class Run:
     def sqlite(self, stack: ExitStack) -> str:
         return databases.sqlite_file(self.root / "db" / f"{self.tag()}.db")
 
-    def postgres(self, stack: ExitStack) -> str:
-        return stack.enter_context(databases.postgres_schema(self.tag()))
+    def postgres(self, stack: ExitStack, root: Path | None = None) -> str:
+        """A fresh schema, migrated by this checkout, or by the one at `root` (the baseline's)."""
+        return stack.enter_context(databases.postgres_schema(self.tag(), root))
 
-    def start(self, stack: ExitStack, name: str, store: str, url: str) -> servers.Server:
-        """`name`: "charter", "peer", or "baseline" (Charter at the --baseline revision)."""
+    def start(
+        self, stack: ExitStack, name: str, store: str, url: str, env: dict[str, str] | None = None
+    ) -> servers.Server:
+        """`name`: "charter", "peer", or "baseline" (Charter at the --baseline revision); `env`:
+        more environment for Charter."""
         workdir = self.root / f"{name}-{store}-{self.tag()}"
         if name == "charter":
             # Scenario 5 validates one key from one address, far past the per-worker validate limits.
-            env = {**self.env, "CHARTER_RATE_LIMITS": "validate.ip=off,validate.key=off"}
+            env = {**self.env, "CHARTER_RATE_LIMITS": "validate.ip=off,validate.key=off", **(env or {})}
             server = servers.start_charter(store, url, workdir, self.admin_key, env)
         elif name == "baseline":
             if self.baseline is None:
@@ -122,6 +126,12 @@ class Run:
             )
         stack.callback(self._stop, server)
         return server
+
+    def job_worker(self, stack: ExitStack, url: str, env: dict[str, str] | None = None) -> servers.JobProcess:
+        """`charter worker` on `url`, stopped at the end of the stack."""
+        worker = servers.start_job_worker(url, self.root / f"jobs-{self.tag()}", {**self.env, **(env or {})})
+        stack.callback(worker.stop)
+        return worker
 
     def _stop(self, server: servers.Server) -> None:
         server.stop()

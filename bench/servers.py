@@ -80,14 +80,7 @@ class Server:
 
     def peak_rss_mb(self) -> float | None:
         """The largest VmHWM (peak resident set) among the workers, in MiB."""
-        peaks = []
-        for pid in self.worker_pids():
-            try:
-                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                    if line.startswith("VmHWM:"):
-                        peaks.append(int(line.split()[1]) / 1024)
-            except OSError:
-                continue
+        peaks = [p for p in (status_mb(pid, "VmHWM") for pid in self.worker_pids()) if p is not None]
         return max(peaks) if peaks else None
 
     def call(
@@ -155,21 +148,76 @@ class Server:
         self.log.close()
 
 
+def status_mb(pid: int, field: str) -> float | None:
+    """A size field of /proc/<pid>/status (VmHWM: the peak resident set; VmRSS: the current), in MiB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+@dataclass
+class JobProcess:
+    """`charter worker`: the job runner of a PostgreSQL deployment (CHARTER_INPROCESS_WORKER is off
+    there, so `charter serve` runs no jobs), one process, its stderr in <dir>/stderr.log."""
+
+    proc: subprocess.Popen
+    workdir: Path
+    log: object = field(repr=False)
+    label: str = "charter worker"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "stderr.log"
+
+    def rss_mb(self, field: str = "VmRSS") -> float | None:
+        return status_mb(self.proc.pid, field)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)  # stops claiming, lets a running job finish
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.log.close()
+
+
 def bearer(credential: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {credential}"}
+
+
+def _popen(cmd: list[str], workdir: Path, env: dict, root: Path) -> tuple[subprocess.Popen, object]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **env}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH")) if p)
+    log = open(workdir / "stderr.log", "w")
+    proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
+    return proc, log
 
 
 def _spawn(
     name: str, store: str, cmd: list[str], database_url: str, workdir: Path, extra_env: dict, root: Path = ROOT
 ) -> Server:
-    workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    env = {**os.environ, **extra_env, "DATABASE_URL": database_url, "CHARTER_PORT": str(port)}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH")) if p)
     cmd = [c.replace("{port}", str(port)) for c in cmd]
-    log = open(workdir / "stderr.log", "w")
-    proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
+    env = {**extra_env, "DATABASE_URL": database_url, "CHARTER_PORT": str(port)}
+    proc, log = _popen(cmd, workdir, env, root)
     return Server(name=name, store=store, proc=proc, port=port, workdir=workdir, log=log)
+
+
+def start_job_worker(database_url: str, workdir: Path, env: dict | None = None) -> JobProcess:
+    """`charter worker` from CHARTER_ROOT, with its default concurrency, as a user starts it."""
+    cmd = [python(), "-m", "tools.cli", "worker"]
+    proc, log = _popen(cmd, workdir, {**(env or {}), "DATABASE_URL": database_url}, CHARTER_ROOT)
+    return JobProcess(proc=proc, workdir=workdir, log=log)
 
 
 def _auth_env(admin_key: str, extra: dict | None) -> dict:
