@@ -3,13 +3,13 @@ store and the job (scenario 7 measures the whole export).
 
 services.compliance.bundle.Writer writes one `proofs/<seq>.json` member per exported event.
 zipfile keeps a ZipInfo for every member it has written (ZipFile.filelist), to write the central
-directory when it closes, so the writer's memory grows with the member count even though every
-member's bytes stream to disk. This writes N proof-sized members with the Writer as it is, and with
-its ZipFile's filelist spooled to a temporary file (`spooled`: one pickled ZipInfo per member,
-read back once, in order, when zipfile writes the central directory), each in a fresh process,
-and prints each one's peak RSS over the same process doing nothing but import the Writer. Both
-bundles are then opened and one member read back, and the spooled one's central directory is
-compared with the stock one's, so the variant is shown to write the same archive.
+directory when it closes, so a writer's memory would grow with the member count even though every
+member's bytes stream to disk; the Writer spools that list to a temporary file instead
+(services.compliance.zipspool). This writes N proof-sized members with the Writer as it is
+(`spooled`) and with zipfile's own list in memory (`stock`), each in a fresh process, and prints
+each one's peak RSS over the same process doing nothing but import the Writer. Both bundles are
+then opened and one member read back, and their central directories are compared, so the spooled
+list is shown to write the same archive.
 
     .venv/bin/python -m bench.bundles --members 1000000
 """
@@ -20,37 +20,14 @@ import argparse
 import json
 import multiprocessing
 import os
-import pickle
 import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from bench.servers import status_mb
-
-
-class SpooledInfos:
-    """A ZipFile's filelist on disk: zipfile only appends to it while writing, and reads it once,
-    in order, with its length, to write the central directory (ZipFile._write_end_record)."""
-
-    def __init__(self) -> None:
-        self._file = tempfile.TemporaryFile()
-        self._count = 0
-
-    def append(self, info: zipfile.ZipInfo) -> None:
-        pickle.dump(info, self._file, pickle.HIGHEST_PROTOCOL)
-        self._count += 1
-
-    def __len__(self) -> int:
-        return self._count
-
-    def __iter__(self) -> Iterator[zipfile.ZipInfo]:
-        self._file.seek(0)
-        for _ in range(self._count):
-            yield pickle.load(self._file)
 
 
 def _proof(seq: int, size: int) -> dict[str, Any]:
@@ -70,9 +47,9 @@ def _write(path: str, members: int, spooled: bool, out: Any) -> None:
 
     idle = status_mb(os.getpid(), "VmRSS") or 0.0
     started = time.perf_counter()
-    writer = Writer(Path(path))
-    if spooled:
-        writer._zip.filelist = SpooledInfos()  # type: ignore[assignment]
+    writer = Writer(Path(path))  # its member list spooled (services.compliance.zipspool)
+    if not spooled:
+        writer._zip.filelist = []  # zipfile's own, in memory
     writer.json_array("audit/events.json", ({"seq": n} for n in range(10)))
     for seq in range(members):
         writer.small(f"proofs/{seq}.json", json_bytes(_proof(seq, members)), listed=False)

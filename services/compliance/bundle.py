@@ -33,6 +33,7 @@ from typing import IO, Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from services.compliance import zipspool
 from services.compliance.ledger import b64
 from store.canonical import jcs
 from store.models import Checkpoint
@@ -58,10 +59,12 @@ class Writer:
     artifacts: list[Artifact] = field(default_factory=list)
     proofs: int = 0
     _zip: zipfile.ZipFile = field(init=False)
+    _infos: zipspool.SpooledInfos = field(init=False)
     _sums: IO[str] = field(init=False)
 
     def __post_init__(self) -> None:
         self._zip = zipfile.ZipFile(self.path, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True)
+        self._infos = zipspool.spool(self._zip)  # a member per exported event: the list stays on disk
         self._sums = tempfile.TemporaryFile("w+", encoding="utf-8")  # SHA256SUMS grows on disk
 
     @contextmanager
@@ -121,10 +124,12 @@ class Writer:
         self._zip.writestr(MANIFEST, data)
         self._zip.writestr(SIGNATURE, private.sign(data))
         self._zip.close()
+        self._infos.close()
         return data
 
     def abandon(self) -> None:
         self._zip.close()
+        self._infos.close()
         self._sums.close()
 
 
