@@ -43,8 +43,12 @@ class SqlLedger(Repo):
         locked = _HEAD.with_for_update() if self.pg else _HEAD
         row = self._run(locked, {"l": log_id}).first()
         if row is None:
-            self._run(self._insert(ledger_heads, ledger_heads.c.log_id), {"log_id": log_id, "size": 0, "compact": b""})
-            row = self._run(locked, {"l": log_id}).one()
+            made = self._run(
+                self._insert(ledger_heads, ledger_heads.c.log_id), {"log_id": log_id, "size": 0, "compact": b""}
+            )
+            if made.first() is not None:  # ours: locked by this transaction, at size 0
+                return LedgerHead(log_id, 0, b"")
+            row = self._run(locked, {"l": log_id}).one()  # another transaction made it first: wait
         return LedgerHead(row.log_id, row.size, bytes(row.compact))
 
     def grow(self, head: LedgerHead, made: list[tuple[int, int, bytes]]) -> None:
