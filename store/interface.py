@@ -61,6 +61,10 @@ class Tenants(Protocol):
 
     def get_by_slug(self, slug: str) -> Tenant | None: ...
 
+    def get_by_slug_holding(self, slug: str, product: str) -> tuple[Tenant, Entitlement | None] | None:
+        """The tenant of `slug` and its entitlement to `product` (None when it has none), read
+        together: one round trip on the paths an app calls on every start (licensing validate)."""
+
     def save(self, tenant: Tenant) -> None:
         """Overwrite the mutable fields of an existing tenant."""
 

@@ -20,10 +20,11 @@ def not_found(what: str = "no licensing service at this address") -> NotFound:
 
 def served(s: Session, slug: str, now: datetime | None = None) -> Tenant:
     """The tenant whose licensing service `slug` names; NotFound when there is none."""
-    tenant = s.tenants.get_by_slug(slug)
-    if tenant is None or tenant.status in INACTIVE_TENANT_STATUSES:
+    found = s.tenants.get_by_slug_holding(slug, ENTITLEMENT)
+    if found is None:
         raise not_found()
-    if not entitlements.holds(s, tenant.id, ENTITLEMENT, now):
+    tenant, held = found
+    if tenant.status in INACTIVE_TENANT_STATUSES or not entitlements.in_force(held, now):
         raise not_found()
     return tenant
 

@@ -17,7 +17,11 @@ from store.models import Entitlement, utcnow
 
 def holds(s: Session, tenant_id: UUID, product: str, now: datetime | None = None) -> bool:
     """Whether the tenant holds `product` now: granted, enabled, and not expired (a trial counts)."""
-    held = s.entitlements.get(tenant_id, product)
+    return in_force(s.entitlements.get(tenant_id, product), now)
+
+
+def in_force(held: Entitlement | None, now: datetime | None = None) -> bool:
+    """Whether an entitlement (None: none) is enabled and not expired now."""
     if held is None or not held.enabled:
         return False
     return held.expires_at is None or held.expires_at > (now or utcnow())

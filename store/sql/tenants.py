@@ -19,6 +19,16 @@ ENTITLEMENT_FIELDS = tuple(c.name for c in entitlements.columns)
 _BY_ID = sa.select(tenants).where(tenants.c.id == sa.bindparam("id"))
 _BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
 _BY_SLUG = sa.select(tenants).where(tenants.c.slug == sa.bindparam("slug"))
+_HOLDING = (
+    sa.select(tenants, *[c.label(f"e_{c.name}") for c in entitlements.columns])
+    .select_from(
+        tenants.outerjoin(
+            entitlements,
+            sa.and_(entitlements.c.tenant_id == tenants.c.id, entitlements.c.product == sa.bindparam("product")),
+        )
+    )
+    .where(tenants.c.slug == sa.bindparam("slug"))
+)
 
 
 def _tenant(row) -> Tenant:
@@ -54,6 +64,16 @@ class SqlTenants(Repo):
     def get_by_slug(self, slug: str) -> Tenant | None:
         row = self._run(_BY_SLUG, {"slug": slug}).first()
         return _tenant(row) if row else None
+
+    def get_by_slug_holding(self, slug: str, product: str) -> tuple[Tenant, Entitlement | None] | None:
+        row = self._run(_HOLDING, {"slug": slug, "product": product}).first()
+        if row is None:
+            return None
+        values = row._mapping
+        tenant = Tenant(**{name: values[name] for name in TENANT_FIELDS})
+        if values["e_product"] is None:
+            return tenant, None
+        return tenant, Entitlement(**{name: values[f"e_{name}"] for name in ENTITLEMENT_FIELDS})
 
     def save(self, tenant: Tenant) -> None:
         self._write()

@@ -27,6 +27,20 @@ def test_add_then_get_and_get_by_slug_return_every_field(store, make):
     assert by_id.trial_ends_at == tenant.trial_ends_at
 
 
+def test_get_by_slug_holding_reads_the_tenant_and_one_entitlement(store, make):
+    tenant = make.full_tenant(slug="holder")
+    held = make.entitlement(tenant.id, "licensing", expires_at=utcnow() + timedelta(days=3), config={"a": 1})
+    with store.write() as s:
+        s.tenants.add(tenant)
+        s.entitlements.add(held)
+        s.entitlements.add(make.entitlement(tenant.id, "billing", enabled=False))
+    with store.read() as s:
+        assert s.tenants.get_by_slug_holding("holder", "licensing") == (tenant, held)
+        assert s.tenants.get_by_slug_holding("holder", "billing") == (tenant, s.entitlements.get(tenant.id, "billing"))
+        assert s.tenants.get_by_slug_holding("holder", "analytics") == (tenant, None)
+        assert s.tenants.get_by_slug_holding("nobody", "licensing") is None
+
+
 def test_optional_fields_stay_none(store, tenant_in):
     tenant = tenant_in()
     with store.read() as s:
