@@ -395,6 +395,13 @@ class Licenses(Protocol):
 
     def get(self, license_id: UUID, *, for_update: bool = False) -> License | None: ...
 
+    def at_prefix(
+        self, slug: str, product: str, license_id: UUID | None
+    ) -> tuple[Tenant, Entitlement | None, License | None] | None:
+        """tenants.get_by_slug_holding, and the tenant's license `license_id` (None when the
+        tenant has no such license, or none is asked for), read together: a validate's one
+        round trip."""
+
     def list(
         self,
         tenant_id: UUID,

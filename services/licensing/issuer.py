@@ -116,15 +116,18 @@ class Issuer:
             public = self._verifier(key)
         return public
 
-    def honoured(self, s: Session, tenant_id: UUID, text: str) -> tuple[License, keys.Payload]:
+    def honoured(
+        self, s: Session, tenant_id: UUID, text: str, read: tuple[License | None] | None = None
+    ) -> tuple[License, keys.Payload]:
         """The tenant's license a presented key stands for, and what the key says; KeyRefused
-        with `bad_format`, `bad_signature` (also for another tenant's key) or `not_found`."""
+        with `bad_format`, `bad_signature` (also for another tenant's key) or `not_found`.
+        `read`: the license of the key's id, read already (tenancy.served_with)."""
         try:
             data, signature = keys.split(text)
             payload = keys.parse(data)
         except keys.BadFormat:
             raise KeyRefused("bad_format") from None
-        license = s.licenses.get(payload.license_id)
+        license = s.licenses.get(payload.license_id) if read is None else read[0]
         if license is None or license.tenant_id != tenant_id:
             signed_here = any(keys.verifies(data, signature, self._verifier(k)) for k in s.issuer_keys.list(tenant_id))
             raise KeyRefused("not_found" if signed_here else "bad_signature")

@@ -98,6 +98,14 @@ def split(text: str) -> tuple[bytes, bytes]:
     return data, signature
 
 
+def license_id_of(text: str) -> UUID | None:
+    """The license id a key names, or None when it is no key; nothing verified."""
+    try:
+        return parse(split(text)[0]).license_id
+    except BadFormat:
+        return None
+
+
 def parse(data: bytes) -> Payload:
     """The fields of version-2 payload bytes (a version-1 payload, 74 bytes, has no expiry and no
     entitlements); BadFormat for anything else, trailing bytes included."""

@@ -5,11 +5,12 @@ one 404, as does an admin credential of another tenant: nobody learns which tena
 from __future__ import annotations
 
 from datetime import datetime
+from uuid import UUID
 
 from charter.domain import Actor, NotFound
 from services.registry import entitlements
 from store.interface import Session
-from store.models import INACTIVE_TENANT_STATUSES, Tenant
+from store.models import INACTIVE_TENANT_STATUSES, Entitlement, License, Tenant
 
 ENTITLEMENT = "licensing"
 
@@ -20,7 +21,21 @@ def not_found(what: str = "no licensing service at this address") -> NotFound:
 
 def served(s: Session, slug: str, now: datetime | None = None) -> Tenant:
     """The tenant whose licensing service `slug` names; NotFound when there is none."""
-    found = s.tenants.get_by_slug_holding(slug, ENTITLEMENT)
+    return _open(s.tenants.get_by_slug_holding(slug, ENTITLEMENT), now)
+
+
+def served_with(
+    s: Session, slug: str, license_id: UUID | None, now: datetime | None = None
+) -> tuple[Tenant, License | None]:
+    """served(), and the tenant's license `license_id` (None: it has none such), in one read."""
+    found = s.licenses.at_prefix(slug, ENTITLEMENT, license_id)
+    if found is None:
+        raise not_found()
+    tenant, held, license = found
+    return _open((tenant, held), now), license
+
+
+def _open(found: tuple[Tenant, Entitlement | None] | None, now: datetime | None) -> Tenant:
     if found is None:
         raise not_found()
     tenant, held = found

@@ -17,7 +17,7 @@ from uuid import UUID
 
 from auth.ratelimit import Limits
 from charter.domain import Actor
-from services.licensing import seats, tenancy
+from services.licensing import keys, seats, tenancy
 from services.licensing.issuer import Issuer, KeyRefused, fingerprint_hash
 from services.registry.shapes import ts
 from store.interface import Session, Store
@@ -79,9 +79,9 @@ def validate(
         return _refusal("rate_limited")
     now = utcnow()
     with uow.write() if fingerprint else uow.read() as s:
-        tenant = tenancy.served(s, slug, now)
+        tenant, known = tenancy.served_with(s, slug, keys.license_id_of(key), now)
         try:
-            lic, payload = issuer.honoured(s, tenant.id, key)
+            lic, payload = issuer.honoured(s, tenant.id, key, read=(known,))
         except KeyRefused as refused:
             return _refusal(refused.reason, s, refused.license)
         if lic.status != "active":

@@ -12,7 +12,8 @@ from store.errors import Conflict, MissingReference
 from store.memory.base import MemoryContext, Rows
 from store.memory.cascade import DELETE
 from store.memory.licensing import LicensingRepo, ProductRows, mutable
-from store.models import License, Machine
+from store.memory.tenants import MemoryTenants
+from store.models import Entitlement, License, Machine, Tenant
 
 
 class LicenseRows(Rows[UUID, License]):
@@ -59,6 +60,10 @@ MACHINE_MUTABLE = mutable(Machine, "id", "tenant_id", "license_id", "fingerprint
 class MemoryLicenses(LicensingRepo):
     rows_kind = LicenseRows
 
+    def __init__(self, session: MemoryContext) -> None:
+        super().__init__(session)
+        self._context = session
+
     def add(self, license: License) -> None:
         self._check_new(license)
         if license.product_id not in self._tables.of(ProductRows).by_key:
@@ -67,6 +72,16 @@ class MemoryLicenses(LicensingRepo):
 
     def get(self, license_id: UUID, *, for_update: bool = False) -> License | None:
         return self._one(license_id)
+
+    def at_prefix(
+        self, slug: str, product: str, license_id: UUID | None
+    ) -> tuple[Tenant, Entitlement | None, License | None] | None:
+        found = MemoryTenants(self._context).get_by_slug_holding(slug, product)
+        if found is None:
+            return None
+        tenant, held = found
+        lic = None if license_id is None else self.get(license_id)
+        return tenant, held, (lic if lic is not None and lic.tenant_id == tenant.id else None)
 
     def list(
         self,

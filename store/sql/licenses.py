@@ -9,9 +9,10 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
-from store.models import License, Machine
+from store.models import Entitlement, License, Machine, Tenant
 from store.sql.licensing import LicensingRepo, Statements
-from store.sql.tables import license_machines, licenses
+from store.sql.tables import entitlements, license_machines, licenses, tenants
+from store.sql.tenants import tenant_holding
 
 LICENSES = Statements(licenses, License, ("id", "tenant_id", "product_id", "issued_at"), "product")
 MACHINES = Statements(license_machines, Machine, ("id", "tenant_id", "license_id", "fingerprint_hash"), "license")
@@ -38,12 +39,38 @@ _RENEWING = (
 )
 
 
+_AT_PREFIX = (
+    sa.select(tenants, *[c.label(f"e_{c.name}") for c in entitlements.columns])
+    .add_columns(*[c.label(f"l_{c.name}") for c in licenses.columns])
+    .select_from(
+        tenants.outerjoin(
+            entitlements,
+            sa.and_(entitlements.c.tenant_id == tenants.c.id, entitlements.c.product == sa.bindparam("product")),
+        ).outerjoin(licenses, sa.and_(_L.id == sa.bindparam("license_id"), _L.tenant_id == tenants.c.id))
+    )
+    .where(tenants.c.slug == sa.bindparam("slug"))
+)
+
+
 class SqlLicenses(LicensingRepo):
     def add(self, license: License) -> None:
         self._add(LICENSES, license)
 
     def get(self, license_id: UUID, *, for_update: bool = False) -> License | None:
         return self._get(LICENSES, license_id, for_update)
+
+    def at_prefix(
+        self, slug: str, product: str, license_id: UUID | None
+    ) -> tuple[Tenant, Entitlement | None, License | None] | None:
+        row = self._run(_AT_PREFIX, {"slug": slug, "product": product, "license_id": license_id}).first()
+        if row is None:
+            return None
+        values = row._mapping
+        tenant, held = tenant_holding(values)
+        found = None
+        if values["l_id"] is not None:
+            found = LICENSES.of_values({name: values[f"l_{name}"] for name in LICENSES.fields})
+        return tenant, held, found
 
     def list(
         self,

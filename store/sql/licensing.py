@@ -43,7 +43,9 @@ class Statements:
         )
 
     def of(self, row: Any) -> Any:
-        values = dict(row._mapping)
+        return self.of_values(dict(row._mapping))
+
+    def of_values(self, values: dict[str, Any]) -> Any:
         for name in self.binary:
             if values[name] is not None:
                 values[name] = bytes(values[name])

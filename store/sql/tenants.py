@@ -39,6 +39,15 @@ def _entitlement(row) -> Entitlement:
     return Entitlement(**row._mapping)
 
 
+def tenant_holding(values) -> tuple[Tenant, Entitlement | None]:
+    """A tenant and its entitlement from a row of tenants joined with entitlements, whose
+    columns are labelled `e_<name>` (None when the join found none)."""
+    tenant = Tenant(**{name: values[name] for name in TENANT_FIELDS})
+    if values["e_product"] is None:
+        return tenant, None
+    return tenant, Entitlement(**{name: values[f"e_{name}"] for name in ENTITLEMENT_FIELDS})
+
+
 class SqlTenants(Repo):
     def add(self, tenant: Tenant) -> None:
         self._write()
@@ -67,13 +76,7 @@ class SqlTenants(Repo):
 
     def get_by_slug_holding(self, slug: str, product: str) -> tuple[Tenant, Entitlement | None] | None:
         row = self._run(_HOLDING, {"slug": slug, "product": product}).first()
-        if row is None:
-            return None
-        values = row._mapping
-        tenant = Tenant(**{name: values[name] for name in TENANT_FIELDS})
-        if values["e_product"] is None:
-            return tenant, None
-        return tenant, Entitlement(**{name: values[f"e_{name}"] for name in ENTITLEMENT_FIELDS})
+        return None if row is None else tenant_holding(row._mapping)
 
     def save(self, tenant: Tenant) -> None:
         self._write()

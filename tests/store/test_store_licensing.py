@@ -860,3 +860,17 @@ def test_subscriptions_list_per_tenant_by_status_and_renewing_finds_the_due(stor
         assert _ids(s.licenses.renewing(now, 10)) == [due_cancelled.id, due_active.id, theirs.id]
         assert _ids(s.licenses.renewing(now, 1)) == [due_cancelled.id]
         assert s.licenses.renewing(now - timedelta(minutes=1), 10) == []
+
+
+def test_at_prefix_reads_the_tenant_its_entitlement_and_only_its_own_license(store, catalog, make):
+    a, _, _, _, mine = catalog()
+    b, _, _, _, theirs = catalog()
+    with store.write() as s:
+        s.entitlements.add(make.entitlement(a.id, "licensing"))
+    with store.read() as s:
+        tenant, held, found = s.licenses.at_prefix(a.slug, "licensing", mine.id)
+        assert (tenant, held, found) == (s.tenants.get(a.id), s.entitlements.get(a.id, "licensing"), mine)
+        assert s.licenses.at_prefix(a.slug, "licensing", theirs.id) == (tenant, held, None)  # B's license
+        assert s.licenses.at_prefix(a.slug, "licensing", None) == (tenant, held, None)
+        assert s.licenses.at_prefix(b.slug, "licensing", theirs.id) == (s.tenants.get(b.id), None, theirs)
+        assert s.licenses.at_prefix("no-such-shop", "licensing", mine.id) is None
