@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from charter.domain import Actor, Conflict, Invalid, NotFound
+from charter.domain import Actor, Conflict, Invalid, InvalidTransition, NotFound
 from services.licensing import catalog, codes, licenses, purchases, tenancy
 from services.licensing.issuer import KeyRefused
 from services.licensing.settings import Licensing
@@ -119,10 +119,13 @@ def start(uow: Store, actor: Actor, config: Licensing, slug: str, fields: dict[s
 def change_tier(
     uow: Store, actor: Actor, config: Licensing, slug: str, license_id: UUID, fields: dict[str, Any]
 ) -> tuple[dict, str]:
-    """An admin's comp: the license moves to the tier at once, with no invoice."""
+    """An admin's comp: the license moves to the tier at once, with no invoice. A revoked license
+    stays as it ended (409 invalid_transition), as it does for suspend and unsuspend."""
     with uow.write() as s:
         tenant = tenancy.administered(s, actor, slug)
         lic = licenses.visible(s, tenant.id, license_id, for_update=True)
+        if lic.status == "revoked":
+            raise InvalidTransition("a revoked license cannot change tier", "invalid_transition")
         _, policy = _target(s, lic, fields["policy_slug"], for_sale=False)
         out = licenses.retier(s, actor, lic, policy, utcnow(), how="admin", reason=fields.get("reason"))
         moved = licenses.visible(s, tenant.id, license_id)

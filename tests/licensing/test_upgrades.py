@@ -74,6 +74,10 @@ def test_change_tier_refusals(client, shop):
         404,
         "license_not_found",
     )
+    revoked = client.post(f"{p}/v1/admin/licenses/{lic['id']}/revoke", json={"reason": "refund"})
+    assert revoked.status_code == 200, revoked.text
+    assert_error(client.post(url, json={"policy_slug": "team"}), 409, "invalid_transition")
+    assert client.get(f"{p}/v1/admin/licenses/{lic['id']}").json()["policy_slug"] == "basic"
 
 
 def test_quote_prorates_and_writes_nothing(client, anonymous, shop):

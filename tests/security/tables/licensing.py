@@ -519,7 +519,7 @@ ROWS: dict[str, Row] = {
         "/v1/admin/licenses/{license_id}/change-tier",
         {"policy_slug": "solo"},
         "license.tier_changed",
-        reached=frozenset({"same_tier"}),
+        reached=frozenset({"same_tier", "invalid_transition"}),
     ),
     "handlers.licensing.subscriptions.list_subscriptions": _get("/v1/admin/subscriptions"),
     "handlers.licensing.subscriptions.cancel": _write(
