@@ -61,10 +61,6 @@ class Tenants(Protocol):
 
     def get_by_slug(self, slug: str) -> Tenant | None: ...
 
-    def get_by_slug_holding(self, slug: str, product: str) -> tuple[Tenant, Entitlement | None] | None:
-        """The tenant of `slug` and its entitlement to `product` (None when it has none), read
-        together: one round trip on the paths an app calls on every start (licensing validate)."""
-
     def save(self, tenant: Tenant) -> None:
         """Overwrite the mutable fields of an existing tenant."""
 
@@ -398,9 +394,9 @@ class Licenses(Protocol):
     def at_prefix(
         self, slug: str, product: str, license_id: UUID | None
     ) -> tuple[Tenant, Entitlement | None, License | None] | None:
-        """tenants.get_by_slug_holding, and the tenant's license `license_id` (None when the
-        tenant has no such license, or none is asked for), read together: a validate's one
-        round trip."""
+        """The tenant of `slug`, its entitlement to `product` (None when it has none) and its
+        license `license_id` (None when it has no such license, or none is asked for), read
+        together: the one round trip of a call to a tenant's licensing service (validate)."""
 
     def list(
         self,

@@ -10,7 +10,7 @@ from uuid import UUID
 from charter.domain import Actor, NotFound
 from services.registry import entitlements
 from store.interface import Session
-from store.models import INACTIVE_TENANT_STATUSES, Entitlement, License, Tenant
+from store.models import INACTIVE_TENANT_STATUSES, License, Tenant
 
 ENTITLEMENT = "licensing"
 
@@ -21,7 +21,7 @@ def not_found(what: str = "no licensing service at this address") -> NotFound:
 
 def served(s: Session, slug: str, now: datetime | None = None) -> Tenant:
     """The tenant whose licensing service `slug` names; NotFound when there is none."""
-    return _open(s.tenants.get_by_slug_holding(slug, ENTITLEMENT), now)
+    return served_with(s, slug, None, now)[0]
 
 
 def served_with(
@@ -32,16 +32,9 @@ def served_with(
     if found is None:
         raise not_found()
     tenant, held, license = found
-    return _open((tenant, held), now), license
-
-
-def _open(found: tuple[Tenant, Entitlement | None] | None, now: datetime | None) -> Tenant:
-    if found is None:
-        raise not_found()
-    tenant, held = found
     if tenant.status in INACTIVE_TENANT_STATUSES or not entitlements.in_force(held, now):
         raise not_found()
-    return tenant
+    return tenant, license
 
 
 def administered(s: Session, actor: Actor, slug: str) -> Tenant:

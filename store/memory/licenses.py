@@ -12,7 +12,7 @@ from store.errors import Conflict, MissingReference
 from store.memory.base import MemoryContext, Rows
 from store.memory.cascade import DELETE
 from store.memory.licensing import LicensingRepo, ProductRows, mutable
-from store.memory.tenants import MemoryTenants
+from store.memory.tenants import EntitlementRows, MemoryTenants
 from store.models import Entitlement, License, Machine, Tenant
 
 
@@ -76,12 +76,16 @@ class MemoryLicenses(LicensingRepo):
     def at_prefix(
         self, slug: str, product: str, license_id: UUID | None
     ) -> tuple[Tenant, Entitlement | None, License | None] | None:
-        found = MemoryTenants(self._context).get_by_slug_holding(slug, product)
-        if found is None:
+        tenant = MemoryTenants(self._context).get_by_slug(slug)
+        if tenant is None:
             return None
-        tenant, held = found
+        held = self._tables.of(EntitlementRows).by_key.get((tenant.id, product))
         lic = None if license_id is None else self.get(license_id)
-        return tenant, held, (lic if lic is not None and lic.tenant_id == tenant.id else None)
+        return (
+            tenant,
+            copy.deepcopy(held),
+            (lic if lic is not None and lic.tenant_id == tenant.id else None),
+        )
 
     def list(
         self,

@@ -52,13 +52,6 @@ class MemoryTenants(Repo):
         tenant_id = self._rows.slugs.get(slug)
         return self.get(tenant_id) if tenant_id else None
 
-    def get_by_slug_holding(self, slug: str, product: str) -> tuple[Tenant, Entitlement | None] | None:
-        tenant = self.get_by_slug(slug)
-        if tenant is None:
-            return None
-        held = self._tables.of(EntitlementRows).by_key.get((tenant.id, product))
-        return tenant, (replace(held) if held else None)
-
     def save(self, tenant: Tenant) -> None:
         undo = self._undo()
         old = self._rows.by_key[tenant.id]  # KeyError for an unknown tenant

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from store.models import Entitlement, License, Machine, Tenant
 from store.sql.licensing import LicensingRepo, Statements
 from store.sql.tables import entitlements, license_machines, licenses, tenants
-from store.sql.tenants import tenant_holding
+from store.sql.tenants import ENTITLEMENT_FIELDS, TENANT_FIELDS
 
 LICENSES = Statements(licenses, License, ("id", "tenant_id", "product_id", "issued_at"), "product")
 MACHINES = Statements(license_machines, Machine, ("id", "tenant_id", "license_id", "fingerprint_hash"), "license")
@@ -66,8 +66,10 @@ class SqlLicenses(LicensingRepo):
         if row is None:
             return None
         values = row._mapping
-        tenant, held = tenant_holding(values)
-        found = None
+        tenant = Tenant(**{name: values[name] for name in TENANT_FIELDS})
+        held = found = None
+        if values["e_product"] is not None:
+            held = Entitlement(**{name: values[f"e_{name}"] for name in ENTITLEMENT_FIELDS})
         if values["l_id"] is not None:
             found = LICENSES.of_values({name: values[f"l_{name}"] for name in LICENSES.fields})
         return tenant, held, found

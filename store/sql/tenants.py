@@ -19,16 +19,6 @@ ENTITLEMENT_FIELDS = tuple(c.name for c in entitlements.columns)
 _BY_ID = sa.select(tenants).where(tenants.c.id == sa.bindparam("id"))
 _BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
 _BY_SLUG = sa.select(tenants).where(tenants.c.slug == sa.bindparam("slug"))
-_HOLDING = (
-    sa.select(tenants, *[c.label(f"e_{c.name}") for c in entitlements.columns])
-    .select_from(
-        tenants.outerjoin(
-            entitlements,
-            sa.and_(entitlements.c.tenant_id == tenants.c.id, entitlements.c.product == sa.bindparam("product")),
-        )
-    )
-    .where(tenants.c.slug == sa.bindparam("slug"))
-)
 
 
 def _tenant(row) -> Tenant:
@@ -37,15 +27,6 @@ def _tenant(row) -> Tenant:
 
 def _entitlement(row) -> Entitlement:
     return Entitlement(**row._mapping)
-
-
-def tenant_holding(values) -> tuple[Tenant, Entitlement | None]:
-    """A tenant and its entitlement from a row of tenants joined with entitlements, whose
-    columns are labelled `e_<name>` (None when the join found none)."""
-    tenant = Tenant(**{name: values[name] for name in TENANT_FIELDS})
-    if values["e_product"] is None:
-        return tenant, None
-    return tenant, Entitlement(**{name: values[f"e_{name}"] for name in ENTITLEMENT_FIELDS})
 
 
 class SqlTenants(Repo):
@@ -73,10 +54,6 @@ class SqlTenants(Repo):
     def get_by_slug(self, slug: str) -> Tenant | None:
         row = self._run(_BY_SLUG, {"slug": slug}).first()
         return _tenant(row) if row else None
-
-    def get_by_slug_holding(self, slug: str, product: str) -> tuple[Tenant, Entitlement | None] | None:
-        row = self._run(_HOLDING, {"slug": slug, "product": product}).first()
-        return None if row is None else tenant_holding(row._mapping)
 
     def save(self, tenant: Tenant) -> None:
         self._write()

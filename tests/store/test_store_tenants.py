@@ -27,7 +27,7 @@ def test_add_then_get_and_get_by_slug_return_every_field(store, make):
     assert by_id.trial_ends_at == tenant.trial_ends_at
 
 
-def test_get_by_slug_holding_reads_the_tenant_and_one_entitlement(store, make):
+def test_at_prefix_reads_the_tenant_and_one_entitlement(store, make):
     tenant = make.full_tenant(slug="holder")
     held = make.entitlement(tenant.id, "licensing", expires_at=utcnow() + timedelta(days=3), config={"a": 1})
     with store.write() as s:
@@ -35,10 +35,14 @@ def test_get_by_slug_holding_reads_the_tenant_and_one_entitlement(store, make):
         s.entitlements.add(held)
         s.entitlements.add(make.entitlement(tenant.id, "billing", enabled=False))
     with store.read() as s:
-        assert s.tenants.get_by_slug_holding("holder", "licensing") == (tenant, held)
-        assert s.tenants.get_by_slug_holding("holder", "billing") == (tenant, s.entitlements.get(tenant.id, "billing"))
-        assert s.tenants.get_by_slug_holding("holder", "analytics") == (tenant, None)
-        assert s.tenants.get_by_slug_holding("nobody", "licensing") is None
+        assert s.licenses.at_prefix("holder", "licensing", None) == (tenant, held, None)
+        assert s.licenses.at_prefix("holder", "billing", None) == (
+            tenant,
+            s.entitlements.get(tenant.id, "billing"),
+            None,
+        )
+        assert s.licenses.at_prefix("holder", "analytics", None) == (tenant, None, None)
+        assert s.licenses.at_prefix("nobody", "licensing", None) is None
 
 
 def test_optional_fields_stay_none(store, tenant_in):
