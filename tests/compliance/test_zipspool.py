@@ -4,6 +4,7 @@ independent implementation) tests every member of it."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import zipfile
@@ -44,7 +45,12 @@ def test_the_spooled_list_writes_the_same_archive(tmp_path):
 
 
 def test_unzip_tests_every_member(tmp_path):
-    assert shutil.which("unzip"), "Info-ZIP unzip is needed (Debian's unzip; .ci/run installs it)"
+    """Skips without Info-ZIP's unzip, as the Go verifier's tests skip without go, unless
+    CHARTER_REQUIRE_GO is set (CI sets it, and .ci/run installs both)."""
+    if shutil.which("unzip") is None:
+        if os.environ.get("CHARTER_REQUIRE_GO"):
+            pytest.fail("Info-ZIP unzip is not installed (Debian's unzip), and CHARTER_REQUIRE_GO is set")
+        pytest.skip("Info-ZIP unzip is not installed (Debian's unzip)")
     path = tmp_path / "bundle.zip"
     _write(path, spooled=True)
     done = subprocess.run(["unzip", "-tq", str(path)], capture_output=True, text=True, check=False)
